@@ -1,0 +1,150 @@
+"""Command line: serve | check | config | sim."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from . import __version__, inventory, logs_setup
+from .config import ConfigError, Settings, dump_redacted, load
+from .engine import Engine, ProbeResult
+from .probes import build_all
+from .redact import redact
+
+log = logging.getLogger("lucid_exporter")
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", type=Path, help="YAML configuration file")
+    p.add_argument("--log.level", dest="log_level", default="info",
+                   choices=["debug", "info", "warn", "error"], help="log level (default info)")
+    p.add_argument("--log.format", dest="log_format", default="logfmt", choices=["logfmt", "json"],
+                   help="log format (default logfmt)")
+
+
+def parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="lucid-exporter", description="Prometheus exporter for the Lucid system")
+    ap.add_argument("--version", action="version", version=f"lucid-exporter {__version__}")
+    sub = ap.add_subparsers(dest="command", required=True)
+    s = sub.add_parser("serve", help="run the exporter")
+    _common(s)
+    s.add_argument("--web.listen-address", dest="listen_address", help="host:port (overrides config)")
+    c = sub.add_parser("check", help="run one probe round and print a table; exit 1 when a probe fails")
+    _common(c)
+    c.add_argument("--json", action="store_true", help="machine-readable output")
+    c.add_argument("--target", help="only the probes of this service or backend")
+    g = sub.add_parser("config", help="print the effective configuration (secrets shown as <secret>)")
+    _common(g)
+    from .sim.cli import add_parser as add_sim
+
+    add_sim(sub)
+    return ap
+
+
+def load_settings(args: argparse.Namespace, overrides: dict[str, Any] | None = None) -> Settings:
+    """Load, or exit 2 with one line per problem (no traceback)."""
+    try:
+        settings = load(args.config, overrides)
+        inventory.build(settings)
+    except (ConfigError, inventory.CatalogueError) as e:
+        lines = e.problems if isinstance(e, ConfigError) else str(e).splitlines()
+        for line in lines:
+            print(f"lucid-exporter: config error: {redact(line)}", file=sys.stderr)
+        sys.exit(2)
+    return settings
+
+
+def _make_engine(settings: Settings) -> Engine:
+    return Engine(settings, build_all(settings, inventory.build(settings)))
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    overrides = {"web": {"listen_address": args.listen_address}} if args.listen_address else None
+    settings = load_settings(args, overrides)
+    from .server import serve
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        engine = _make_engine(settings)
+        try:
+            await serve(engine, settings, stop)
+        except OSError as e:
+            log.error("cannot listen", extra={"address": settings.web.listen_address, "error": e.strerror})
+            raise SystemExit(1) from None
+
+    asyncio.run(main())
+    return 0
+
+
+def _row(r: ProbeResult) -> dict[str, Any]:
+    return {"probe": r.probe.kind, "target": r.probe.target, "success": r.success,
+            "duration_seconds": round(r.duration, 4), "reason": r.reason, "error": redact(r.message)}
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    settings = load_settings(args)
+
+    async def main() -> list[ProbeResult]:
+        engine = _make_engine(settings)
+        try:
+            chosen = None
+            if args.target:
+                chosen = engine.select(args.target)
+                if not chosen:
+                    print(f"lucid-exporter: unknown target {args.target!r}", file=sys.stderr)
+                    raise SystemExit(2)
+            rnd = await engine.collect(settings.probes.default_scrape_timeout_seconds, chosen)
+            return rnd.results
+        finally:
+            await engine.close()
+
+    results = asyncio.run(main())
+    rows = [_row(r) for r in sorted(results, key=lambda r: (r.probe.kind, r.probe.target))]
+    if args.json:
+        print(json.dumps({"ok": all(r["success"] for r in rows), "probes": rows}, indent=2))
+    else:
+        widths = [max([len(h), *(len(str(r[k])) for r in rows)]) for h, k in
+                  (("PROBE", "probe"), ("TARGET", "target"))]
+        print(f"{'PROBE':<{widths[0]}}  {'TARGET':<{widths[1]}}  STATE  SECONDS  REASON     ERROR")
+        for r in rows:
+            state = "ok" if r["success"] else "FAIL"
+            print(f"{r['probe']:<{widths[0]}}  {r['target']:<{widths[1]}}  {state:<5}  "
+                  f"{r['duration_seconds']:>7.3f}  {r['reason']:<9}  {r['error']}")
+        failing = sum(1 for r in rows if not r["success"])
+        print(f"\n{len(rows)} probes, {failing} failing")
+    return 0 if all(r["success"] for r in rows) else 1
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    settings = load_settings(args)
+    services = inventory.build(settings)
+    for addr, names in inventory.shared_addresses(services):
+        print(f"lucid-exporter: warning: services {', '.join(names)} share the address {redact(addr)}",
+              file=sys.stderr)
+    sys.stdout.write(dump_redacted(settings))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logs_setup.setup(args.log_level if hasattr(args, "log_level") else "info",
+                     getattr(args, "log_format", "logfmt"))
+    commands = {"serve": cmd_serve, "check": cmd_check, "config": cmd_config}
+    if args.command == "sim":
+        from .sim.cli import run as run_sim
+
+        return run_sim(args)
+    return commands[args.command](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

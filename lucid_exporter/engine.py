@@ -1,0 +1,229 @@
+"""Runs probes concurrently, each inside its own timeout, behind a min-interval cache.
+
+Collect-on-scrape: a scrape runs every probe whose cached result is older than its
+minimum interval, and waits at most for the scrape's budget. Two Prometheus replicas
+scraping at once share one run (single flight) and, within the interval, one result,
+so the backends see the load of one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import aiohttp
+
+from . import __version__
+from .errors import ProbeError, classify
+from .metrics import Sample, counter, gauge
+from .redact import redact
+
+if TYPE_CHECKING:
+    from .config import Settings
+
+log = logging.getLogger("lucid_exporter.engine")
+
+
+@dataclass
+class ProbeContext:
+    """What a probe may use: the shared HTTP pool and the configuration."""
+
+    http: aiohttp.ClientSession
+    settings: Settings
+    # Monotonic deadline of the current run; probes with several steps can check it.
+    deadline: float = 0.0
+
+    def remaining(self) -> float:
+        return max(0.0, self.deadline - time.monotonic())
+
+
+class Probe(ABC):
+    """One diagnostic source against one target.
+
+    ``kind`` and ``target`` become the ``probe`` and ``target`` labels of the self-metrics.
+    ``selectors`` are the names ``/probe?target=`` accepts for it (a service name selects
+    its health probe and all its status checks).
+    """
+
+    kind: str = "probe"
+    target: str = ""
+    timeout: float | None = None
+    min_interval: float | None = None
+
+    @property
+    def selectors(self) -> frozenset[str]:
+        return frozenset({self.target})
+
+    @abstractmethod
+    async def run(self, ctx: ProbeContext) -> list[Sample]:
+        """Return samples, or raise (preferably ProbeError with a reason)."""
+
+    def failure_samples(self, reason: str) -> list[Sample]:
+        """Samples still exposed when the probe fails, e.g. ``up 0``."""
+        return []
+
+    async def close(self) -> None:  # noqa: B027 - optional hook, most probes hold nothing
+        """Release long-lived clients."""
+
+
+@dataclass
+class ProbeResult:
+    probe: Probe
+    samples: list[Sample]
+    success: bool
+    duration: float
+    finished_at: float  # wall clock, for the status page
+    finished_mono: float
+    reason: str = ""
+    message: str = ""
+    cached: bool = False
+
+
+@dataclass
+class _Slot:
+    last: ProbeResult | None = None
+    task: asyncio.Task[ProbeResult] | None = None
+    last_success_at: float = 0.0
+
+
+@dataclass
+class Round:
+    results: list[ProbeResult] = field(default_factory=list)
+
+
+class Engine:
+    def __init__(self, settings: Settings, probes: Iterable[Probe]) -> None:
+        self.settings = settings
+        self.probes = list(probes)
+        self._slots: dict[int, _Slot] = {id(p): _Slot() for p in self.probes}
+        self._errors: dict[tuple[str, str, str], int] = {}
+        self._sem = asyncio.Semaphore(settings.probes.concurrency)
+        self._http: aiohttp.ClientSession | None = None
+        self.first_round_done = asyncio.Event()
+
+    async def start(self) -> None:
+        if self._http is None:
+            # One pooled session for every HTTP probe: no connection per scrape.
+            connector = aiohttp.TCPConnector(limit=64, limit_per_host=4, ttl_dns_cache=30)
+            self._http = aiohttp.ClientSession(
+                connector=connector, headers={"User-Agent": f"lucid-exporter/{__version__}"}
+            )
+
+    async def close(self) -> None:
+        for slot in self._slots.values():
+            if slot.task is not None and not slot.task.done():
+                slot.task.cancel()
+        for p in self.probes:
+            try:
+                await p.close()
+            except Exception as e:  # closing must not stop the others from closing
+                log.debug("closing probe %s/%s: %s", p.kind, p.target, e)
+        if self._http is not None:
+            await self._http.close()
+            self._http = None
+
+    def names(self) -> set[str]:
+        out: set[str] = set()
+        for p in self.probes:
+            out |= p.selectors
+        return out
+
+    def select(self, name: str) -> list[Probe]:
+        return [p for p in self.probes if name in p.selectors]
+
+    async def collect(self, budget: float, probes: list[Probe] | None = None) -> Round:
+        """Run (or reuse) every probe within ``budget`` seconds."""
+        await self.start()
+        chosen = self.probes if probes is None else probes
+        results = await asyncio.gather(*(self._result(p, budget) for p in chosen))
+        if probes is None:
+            self.first_round_done.set()
+        return Round(list(results))
+
+    def last_results(self) -> list[ProbeResult]:
+        return [s.last for s in self._slots.values() if s.last is not None]
+
+    async def _result(self, probe: Probe, budget: float) -> ProbeResult:
+        slot = self._slots[id(probe)]
+        interval = probe.min_interval if probe.min_interval is not None else self.settings.probes.min_interval_seconds
+        now = time.monotonic()
+        if slot.last is not None and now - slot.last.finished_mono < interval:
+            last = slot.last
+            return ProbeResult(**{**last.__dict__, "cached": True})
+        if slot.task is None or slot.task.done():
+            slot.task = asyncio.create_task(self._run(probe, budget, slot))
+        try:
+            # shield: a scrape that gives up does not cancel the run another scrape shares.
+            return await asyncio.wait_for(asyncio.shield(slot.task), timeout=budget + 0.05)
+        except TimeoutError:
+            return self._failure(probe, time.monotonic() - now, "timeout", "scrape budget exhausted", slot)
+
+    async def _run(self, probe: Probe, budget: float, slot: _Slot) -> ProbeResult:
+        assert self._http is not None
+        timeout = min(probe.timeout or self.settings.probes.timeout_seconds, budget)
+        async with self._sem:
+            start = time.monotonic()
+            ctx = ProbeContext(self._http, self.settings, deadline=start + timeout)
+            try:
+                samples = await asyncio.wait_for(probe.run(ctx), timeout=timeout)
+            except asyncio.CancelledError:
+                raise
+            except ProbeError as e:
+                res = self._failure(probe, time.monotonic() - start, e.reason, e.message, slot, e.samples)
+            except TimeoutError:
+                res = self._failure(probe, time.monotonic() - start, "timeout",
+                                    f"no answer within {timeout:.1f}s", slot)
+            except Exception as e:  # a probe bug or an unexpected reply must not break the scrape
+                reason, message = classify(e)
+                res = self._failure(probe, time.monotonic() - start, reason, message, slot)
+            else:
+                duration = time.monotonic() - start
+                if slot.last is not None and not slot.last.success:
+                    log.info("probe recovered", extra={"probe": probe.kind, "target": probe.target})
+                res = ProbeResult(probe, samples, True, duration, time.time(), time.monotonic())
+                slot.last_success_at = res.finished_at
+        slot.last = res
+        return res
+
+    def _failure(self, probe: Probe, duration: float, reason: str, message: str, slot: _Slot,
+                 samples: list[Sample] | None = None) -> ProbeResult:
+        message = redact(message)
+        key = (probe.kind, probe.target, reason)
+        self._errors[key] = self._errors.get(key, 0) + 1
+        prev = slot.last
+        # Log on a change of state, not on every scrape: a down backend must not flood the log.
+        level = logging.WARNING if prev is None or prev.success or prev.reason != reason else logging.DEBUG
+        log.log(level, "probe failed", extra={"probe": probe.kind, "target": probe.target,
+                                              "reason": reason, "error": message})
+        try:
+            extra = probe.failure_samples(reason)
+        except Exception:  # failure_samples is simple, but it must never raise out either
+            extra = []
+        res = ProbeResult(probe, [*(samples or []), *extra], False, duration, time.time(),
+                          time.monotonic(), reason, message)
+        slot.last = res
+        return res
+
+    def self_samples(self, results: list[ProbeResult]) -> list[Sample]:
+        out: list[Sample] = [gauge("lucid_exporter_build_info", 1, "lucid-exporter version", version=__version__)]
+        for r in results:
+            lbl = {"probe": r.probe.kind, "target": r.probe.target}
+            out.append(gauge("lucid_probe_success", 1 if r.success else 0,
+                             "1 when the probe's last run succeeded", **lbl))
+            out.append(gauge("lucid_probe_duration_seconds", r.duration,
+                             "Duration of the probe's last run", **lbl))
+            last_ok = self._slots[id(r.probe)].last_success_at
+            if last_ok:
+                out.append(gauge("lucid_probe_last_success_timestamp_seconds", last_ok,
+                                 "When the probe last succeeded (Unix time)", **lbl))
+        wanted = {(r.probe.kind, r.probe.target) for r in results}
+        for (kind, target, reason), n in sorted(self._errors.items()):
+            if (kind, target) in wanted:
+                out.append(counter("lucid_probe_errors_total", n, "Probe failures by reason",
+                                   probe=kind, target=target, reason=reason))
+        return out

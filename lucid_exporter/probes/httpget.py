@@ -1,0 +1,46 @@
+"""HTTP requests for probes: bounded body size, reasons for every failure."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+from multidict import CIMultiDictProxy
+
+from ..engine import ProbeContext
+from ..errors import ProbeError
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: CIMultiDictProxy[str]
+    body: bytes
+
+    def json(self) -> Any:
+        """Parsed JSON body, or ProbeError(parse)."""
+        try:
+            return json.loads(self.body)
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise ProbeError("parse", f"reply is not JSON: {e.msg if hasattr(e, 'msg') else e}") from None
+
+
+async def request(ctx: ProbeContext, method: str, url: str, *, headers: dict[str, str] | None = None,
+                  timeout: float | None = None) -> Reply:
+    """One request through the shared pool. Raises ProbeError(too_large) past the size limit;
+    connection errors propagate for the engine to classify (refused, dns, tls, timeout)."""
+    limit = ctx.settings.probes.max_response_bytes
+    t = timeout if timeout is not None else max(0.05, ctx.remaining())
+    async with ctx.http.request(method, url, headers=headers, allow_redirects=False,
+                                timeout=aiohttp.ClientTimeout(total=t)) as resp:
+        declared = resp.content_length
+        if declared is not None and declared > limit:
+            raise ProbeError("too_large", f"reply of {declared} bytes is over the {limit} byte limit")
+        body = bytearray()
+        async for chunk in resp.content.iter_chunked(65536):
+            body += chunk
+            if len(body) > limit:
+                raise ProbeError("too_large", f"reply is over the {limit} byte limit")
+        return Reply(resp.status, resp.headers, bytes(body))

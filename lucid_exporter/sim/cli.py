@@ -1,0 +1,67 @@
+"""``lucid-exporter sim``: run the simulated Lucid stack."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .faults import FaultError, parse_spec
+from .stack import SimStack
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser("sim", help="run the simulated Lucid stack, with fault injection")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--base-port", type=int, default=18080, help="first service port (default 18080)")
+    p.add_argument("--control-port", type=int, default=18079, help="fault control port (default 18079)")
+    p.add_argument("--write-config", type=Path, help="write an exporter config pointing at this stack")
+    p.add_argument("--fault", action="append", default=[], metavar="SERVICE=KIND",
+                   help="inject a fault at start (repeatable)")
+    p.add_argument("--log.level", dest="log_level", default="info")
+    p.add_argument("--log.format", dest="log_format", default="logfmt", choices=["logfmt", "json"])
+
+
+def build_stack(args: argparse.Namespace) -> SimStack:
+    return SimStack(host=args.host, base_port=args.base_port, control_port=args.control_port)
+
+
+def run(args: argparse.Namespace) -> int:
+    stack = build_stack(args)
+    try:
+        for spec in args.fault:
+            service, kind = parse_spec(spec)
+            stack.faults.add(service, kind)
+    except FaultError as e:
+        print(f"lucid-exporter sim: {e}", file=sys.stderr)
+        return 2
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        try:
+            await stack.start()
+        except OSError as e:
+            print(f"lucid-exporter sim: cannot listen: {e.strerror}", file=sys.stderr)
+            raise SystemExit(1) from None
+        if args.write_config:
+            args.write_config.parent.mkdir(parents=True, exist_ok=True)
+            args.write_config.write_text(yaml.safe_dump(stack.exporter_config(), sort_keys=False))
+        print(f"sim: {len(stack.services)} services, control at http://{args.host}:{args.control_port}/",
+              flush=True)
+        if args.write_config:
+            print(f"sim: exporter config written to {args.write_config}", flush=True)
+        try:
+            await stop.wait()
+        finally:
+            await stack.stop()
+
+    asyncio.run(main())
+    return 0

@@ -1,0 +1,64 @@
+"""Fault injection for the simulated stack.
+
+HTTP-level kinds change how a service answers every request; other kinds (added by the
+status simulations) change the state a service reports. A service may carry several.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Precedence: the first of these a service carries decides how it answers HTTP.
+HTTP_KINDS: tuple[str, ...] = ("down", "hang", "error", "garbage", "unhealthy", "degraded")
+DESCRIPTIONS: dict[str, str] = {
+    "down": "connection refused (the listener is closed)",
+    "hang": "accepts the connection and never answers",
+    "error": "HTTP 500",
+    "garbage": "HTTP 200 with invalid JSON",
+    "unhealthy": "HTTP 200 with status unhealthy",
+    "degraded": "HTTP 200 with status degraded",
+}
+
+
+class FaultError(ValueError):
+    pass
+
+
+@dataclass
+class Faults:
+    known_services: set[str]
+    extra_kinds: dict[str, str] = field(default_factory=dict)  # kind -> description
+    active: dict[str, set[str]] = field(default_factory=dict)
+
+    def kinds(self) -> dict[str, str]:
+        return {**DESCRIPTIONS, **self.extra_kinds}
+
+    def add(self, service: str, kind: str) -> None:
+        if service not in self.known_services:
+            raise FaultError(f"unknown service {service!r}; known: {', '.join(sorted(self.known_services))}")
+        if kind not in self.kinds():
+            raise FaultError(f"unknown fault kind {kind!r}; known: {', '.join(sorted(self.kinds()))}")
+        self.active.setdefault(service, set()).add(kind)
+
+    def clear(self, service: str | None = None, kind: str | None = None) -> None:
+        if service is None:
+            self.active.clear()
+        elif kind is None:
+            self.active.pop(service, None)
+        else:
+            self.active.get(service, set()).discard(kind)
+
+    def has(self, service: str, kind: str) -> bool:
+        return kind in self.active.get(service, ())
+
+    def http_fault(self, service: str) -> str | None:
+        current = self.active.get(service, set())
+        return next((k for k in HTTP_KINDS if k in current), None)
+
+
+def parse_spec(spec: str) -> tuple[str, str]:
+    """``SERVICE=KIND`` from the command line."""
+    service, sep, kind = spec.partition("=")
+    if not sep or not service or not kind:
+        raise FaultError(f"--fault takes SERVICE=KIND, got {spec!r}")
+    return service.strip(), kind.strip()

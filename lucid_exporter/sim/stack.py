@@ -1,0 +1,214 @@
+"""The simulated Lucid stack: every catalogue service on its own loopback port.
+
+Each HTTP service is its own aiohttp application with its own listener, so that a
+``down`` fault can really close the port (connection refused). TCP-only services
+(MongoDB, Redis stand-ins) accept and close connections. A control application on its
+own port injects and clears faults at runtime.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from ..inventory import Service, default_catalogue
+from . import bodies
+from .faults import FaultError, Faults
+
+log = logging.getLogger("lucid_exporter.sim")
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+# A route a service answers besides its health path: (method, path, handler factory).
+RouteFactory = Callable[["SimStack", Service], list[tuple[str, str, Handler]]]
+
+_HANG_SECONDS = 3600.0
+
+
+@dataclass
+class _Listener:
+    service: Service
+    port: int
+    runner: web.AppRunner | None = None
+    site: web.TCPSite | None = None
+    tcp_server: asyncio.Server | None = None
+
+
+@dataclass
+class SimStack:
+    host: str = "127.0.0.1"
+    base_port: int = 18080
+    control_port: int = 18079
+    services: dict[str, Service] = field(default_factory=default_catalogue)
+    route_factories: list[RouteFactory] = field(default_factory=list)
+    extra_fault_kinds: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.faults = Faults(set(self.services), dict(self.extra_fault_kinds))
+        self._listeners: dict[str, _Listener] = {}
+        self._control: web.AppRunner | None = None
+        ports = iter(range(self.base_port, self.base_port + 1000))
+        for s in self.services.values():
+            if s.health != "none":
+                self._listeners[s.name] = _Listener(s, next(ports))
+
+    # -- addresses ---------------------------------------------------------------------
+    def url(self, name: str) -> str:
+        lst = self._listeners[name]
+        scheme = "tcp" if lst.service.health == "tcp" else "http"
+        return f"{scheme}://{self.host}:{lst.port}"
+
+    def exporter_config(self) -> dict[str, Any]:
+        """A config that points the exporter at this stack."""
+        services: dict[str, Any] = {n: {"url": self.url(n)} for n in self._listeners}
+        return {"services": services}
+
+    # -- lifecycle -------------------------------------------------------------------------
+    async def start(self) -> None:
+        for lst in self._listeners.values():
+            await self._open(lst)
+        control = web.Application()
+        control.router.add_get("/", self._h_index)
+        control.router.add_get("/faults", self._h_list)
+        control.router.add_route("PUT", "/faults/{service}/{kind}", self._h_add)
+        control.router.add_route("POST", "/faults/{service}/{kind}", self._h_add)
+        control.router.add_delete("/faults/{service}/{kind}", self._h_clear)
+        control.router.add_delete("/faults/{service}", self._h_clear)
+        control.router.add_delete("/faults", self._h_clear)
+        self._control = web.AppRunner(control, access_log=None)
+        await self._control.setup()
+        await web.TCPSite(self._control, self.host, self.control_port).start()
+
+    async def stop(self) -> None:
+        for lst in self._listeners.values():
+            await self._close(lst)
+        if self._control is not None:
+            await self._control.cleanup()
+            self._control = None
+
+    async def set_fault(self, service: str, kind: str) -> None:
+        self.faults.add(service, kind)
+        await self._sync(service)
+
+    async def clear_fault(self, service: str | None = None, kind: str | None = None) -> None:
+        self.faults.clear(service, kind)
+        for name in [service] if service else list(self._listeners):
+            await self._sync(name)
+
+    async def _sync(self, service: str) -> None:
+        """Open or close a listener to match the ``down`` fault."""
+        lst = self._listeners.get(service)
+        if lst is None:
+            return
+        is_open = lst.site is not None or lst.tcp_server is not None
+        if self.faults.has(service, "down") and is_open:
+            await self._close(lst)
+        elif not self.faults.has(service, "down") and not is_open:
+            await self._open(lst)
+
+    async def _open(self, lst: _Listener) -> None:
+        if self.faults.has(lst.service.name, "down"):
+            return
+        if lst.service.health == "tcp":
+            lst.tcp_server = await asyncio.start_server(self._tcp_client(lst.service.name), self.host, lst.port,
+                                                        reuse_address=True)
+            return
+        if lst.runner is None:
+            lst.runner = web.AppRunner(self._service_app(lst.service), access_log=None,
+                                       shutdown_timeout=0.1)
+            await lst.runner.setup()
+        lst.site = web.TCPSite(lst.runner, self.host, lst.port, reuse_address=True)
+        await lst.site.start()
+
+    async def _close(self, lst: _Listener) -> None:
+        if lst.tcp_server is not None:
+            lst.tcp_server.close()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(lst.tcp_server.wait_closed(), 1)
+            lst.tcp_server = None
+        if lst.site is not None:
+            await lst.site.stop()
+            lst.site = None
+        if lst.runner is not None and self._control is None:  # full shutdown
+            await lst.runner.cleanup()
+            lst.runner = None
+
+    def _tcp_client(self, name: str) -> Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]:
+        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            if self.faults.has(name, "hang"):
+                with contextlib.suppress(Exception):
+                    await reader.read()  # hold the connection until the client leaves
+            writer.close()
+
+        return handle
+
+    # -- service applications ----------------------------------------------------------------
+    def _service_app(self, service: Service) -> web.Application:
+        name = service.name
+
+        @web.middleware
+        async def faults(request: web.Request, handler: Handler) -> web.StreamResponse:
+            fault = self.faults.http_fault(name)
+            if fault == "down":
+                # The listener is closed; also drop connections a client kept alive from before.
+                if request.transport is not None:
+                    request.transport.abort()
+                raise web.HTTPServiceUnavailable()
+            if fault == "hang":
+                await asyncio.sleep(_HANG_SECONDS)
+            if fault == "error":
+                return web.json_response({"detail": "Internal Server Error (simulated)"}, status=500)
+            if fault == "garbage":
+                return web.Response(body=b'{"status": "heal', content_type="application/json")
+            return await handler(request)
+
+        app = web.Application(middlewares=[faults])
+
+        async def health(request: web.Request) -> web.Response:
+            fault = self.faults.http_fault(name)
+            status = fault if fault in ("unhealthy", "degraded") else "healthy"
+            if name == "elasticsearch":
+                color = {"unhealthy": "red", "degraded": "yellow"}.get(status, "green")
+                return web.json_response(bodies.es_cluster_health(color))
+            return web.json_response(bodies.health(name, status))
+
+        app.router.add_get(service.health_path or "/health", health)
+        for factory in self.route_factories:
+            for method, path, handler in factory(self, service):
+                app.router.add_route(method, path, handler)
+        return app
+
+    # -- control -------------------------------------------------------------------------------
+    async def _h_index(self, request: web.Request) -> web.Response:
+        return web.json_response({
+            "services": {n: self.url(n) for n in self._listeners},
+            "fault_kinds": self.faults.kinds(),
+            "usage": "PUT /faults/{service}/{kind}; DELETE /faults/{service}[/{kind}]; DELETE /faults",
+        })
+
+    async def _h_list(self, request: web.Request) -> web.Response:
+        return web.json_response({s: sorted(k) for s, k in self.faults.active.items() if k})
+
+    async def _h_add(self, request: web.Request) -> web.Response:
+        try:
+            await self.set_fault(request.match_info["service"], request.match_info["kind"])
+        except FaultError as e:
+            return web.json_response({"error": str(e)}, status=400)
+        return await self._h_list(request)
+
+    async def _h_clear(self, request: web.Request) -> web.Response:
+        service = request.match_info.get("service")
+        if service is not None and service not in self.services:
+            return web.json_response({"error": f"unknown service {service!r}"}, status=400)
+        await self.clear_fault(service, request.match_info.get("kind"))
+        return await self._h_list(request)
+
+
+def dumps(data: Any) -> str:
+    return json.dumps(data, indent=2)

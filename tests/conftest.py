@@ -1,0 +1,67 @@
+"""Fixtures shared by all test modules: the simulated stack and the exporter as real processes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+
+from .support import EXPORTER, Proc, free_port, free_port_block, http_send, wait_port
+
+
+@dataclass
+class Sim:
+    proc: Proc
+    control: str
+    config: dict  # type: ignore[type-arg]
+    config_path: Path
+
+    def fault(self, service: str, kind: str) -> None:
+        status, body = http_send(f"{self.control}/faults/{service}/{kind}", "PUT")
+        assert status == 200, body
+
+    def clear(self, service: str | None = None) -> None:
+        url = f"{self.control}/faults" + (f"/{service}" if service else "")
+        status, body = http_send(url, "DELETE")
+        assert status == 200, body
+
+
+def start_sim(tmp: Path, *faults: str) -> Sim:
+    base = free_port_block(40)
+    control = free_port()
+    cfg = tmp / "sim-exporter.yml"
+    args = [*EXPORTER, "sim", "--base-port", str(base), "--control-port", str(control), "--write-config", str(cfg)]
+    for f in faults:
+        args += ["--fault", f]
+    proc = Proc(args, tmp / "sim.log")
+    wait_port(control, proc=proc.p)
+    return Sim(proc, f"http://127.0.0.1:{control}", yaml.safe_load(cfg.read_text()), cfg)
+
+
+@dataclass
+class Exporter:
+    proc: Proc
+    url: str
+
+    def log(self) -> str:
+        return self.proc.output()
+
+
+def start_exporter(tmp: Path, config: dict, name: str = "exporter", env: dict[str, str] | None = None) -> Exporter:  # type: ignore[type-arg]
+    port = free_port()
+    path = tmp / f"{name}.yml"
+    path.write_text(yaml.safe_dump(config))
+    proc = Proc([*EXPORTER, "serve", "--config", str(path), "--web.listen-address", f"127.0.0.1:{port}"],
+                tmp / f"{name}.log", env=env)
+    wait_port(port, proc=proc.p)
+    return Exporter(proc, f"http://127.0.0.1:{port}")
+
+
+@pytest.fixture(scope="module")
+def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sim]:
+    s = start_sim(tmp_path_factory.mktemp("sim"))
+    yield s
+    s.proc.stop()
