@@ -231,6 +231,8 @@ def dump_redacted(settings: Settings) -> str:
             return [walk(v) for v in value]
         if isinstance(value, Path):
             return str(value)
+        if isinstance(value, str):
+            return redact.redact(value)  # credentials inside URLs
         return value
 
     return yaml.safe_dump(walk(settings), sort_keys=False, default_flow_style=False)

@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(redis-server prometheus prometheus-alertmanager docker.io busybox-static
-              prometheus-redis-exporter prometheus-elasticsearch-exporter prometheus-blackbox-exporter)
+              prometheus-redis-exporter prometheus-elasticsearch-exporter prometheus-blackbox-exporter
+              openssl curl)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

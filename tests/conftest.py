@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .support import EXPORTER, Proc, free_port, free_port_block, http_send, wait_port
+from .support import EXPORTER, Proc, free_port, free_port_block, http_send, wait_port, wait_until
 
 
 @dataclass
@@ -38,6 +38,8 @@ def start_sim(tmp: Path, *faults: str) -> Sim:
         args += ["--fault", f]
     proc = Proc(args, tmp / "sim.log")
     wait_port(control, proc=proc.p)
+    # The config is written once every listener is up.
+    wait_until(lambda: cfg.exists() and cfg.stat().st_size > 0, what="sim config written")
     return Sim(proc, f"http://127.0.0.1:{control}", yaml.safe_load(cfg.read_text()), cfg)
 
 

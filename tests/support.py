@@ -76,7 +76,8 @@ class Proc:
                                   cwd=cwd or ROOT, start_new_session=True)
 
     def output(self) -> str:
-        self._fh.flush()
+        if not self._fh.closed:
+            self._fh.flush()
         return self.log.read_text(errors="replace")
 
     def stop(self, timeout: float = 10.0) -> None:
