@@ -123,12 +123,14 @@ class ProbesConfig(Section):
 class ServiceConfig(Section):
     """Override of one catalogue entry, or a new service when the name is not in the catalogue."""
 
-    url: str | None = Field(None, description="http(s)://host:port or tcp://host:port")
-    health_path: str | None = None
-    cluster: str | None = None
-    container: str | None = None
-    health: Literal["http", "tcp", "none"] | None = None
-    enabled: bool = True
+    url: str | None = Field(None, description="http(s)://host:port or tcp://host:port (default: container name "
+                            "and the guide's port)")
+    health_path: str | None = Field(None, description="path of the health check (default /health)")
+    cluster: str | None = Field(None, description="one of the ten clusters; required for a new service")
+    container: str | None = Field(None, description="container name (default lucid-<name>)")
+    health: Literal["http", "tcp", "none"] | None = Field(
+        None, description="http: GET health_path; tcp: connect only; none: no health check")
+    enabled: bool = Field(True, description="false removes the service from every probe")
 
     @field_validator("url")
     @classmethod
