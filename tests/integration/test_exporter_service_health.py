@@ -233,3 +233,21 @@ def test_tls_serves_metrics_over_https(tmp_path: Path) -> None:
             exp.proc.stop()
     finally:
         sim.proc.stop()
+
+
+def test_check_prints_a_table_and_exits_1_when_a_probe_fails(tmp_path: Path) -> None:
+    import json
+
+    sim = start_sim(tmp_path, "payment-gateway=error")
+    try:
+        r = subprocess.run([*EXPORTER, "check", "--config", str(sim.config_path)],
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 1
+        assert "payment-gateway" in r.stdout and "FAIL" in r.stdout and "http_status" in r.stdout
+        r = subprocess.run([*EXPORTER, "check", "--json", "--target", "auth-service", "--config", str(sim.config_path)],
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0
+        report = json.loads(r.stdout)
+        assert report["ok"] is True and [p["target"] for p in report["probes"]] == ["auth-service"]
+    finally:
+        sim.proc.stop()
