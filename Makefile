@@ -10,7 +10,7 @@ setup:
 	@scripts/setup.sh
 
 lint: setup
-	$(BIN)/ruff check lucid_exporter tests benchmarks
+	$(BIN)/ruff check lucid_exporter tests benchmarks scripts
 	$(BIN)/mypy lucid_exporter
 
 test: setup lint

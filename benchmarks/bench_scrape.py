@@ -17,8 +17,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.conftest import start_exporter, start_sim  # noqa: E402
-from tests.support import parse_metrics  # noqa: E402
+from tests.conftest import start_exporter, start_sim
+from tests.support import parse_metrics
 
 
 def scrape_times(url: str, n: int, timeout_header: float) -> tuple[list[float], int]:
