@@ -22,8 +22,8 @@ log = logging.getLogger("lucid_exporter")
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", type=Path, help="YAML configuration file")
-    p.add_argument("--log.level", dest="log_level", default="info",
-                   choices=["debug", "info", "warn", "error"], help="log level (default info)")
+    p.add_argument("--log.level", dest="log_level", default=None, choices=["debug", "info", "warn", "error"],
+                   help="log level (default info for serve; error for check and doctor, whose output says it all)")
     p.add_argument("--log.format", dest="log_format", default="logfmt", choices=["logfmt", "json"],
                    help="log format (default logfmt)")
 
@@ -39,6 +39,11 @@ def parser() -> argparse.ArgumentParser:
     _common(c)
     c.add_argument("--json", action="store_true", help="machine-readable output")
     c.add_argument("--target", help="only the probes of this service or backend")
+    d = sub.add_parser("doctor", help="run the guide's methodology: find problems, print their diagnostics and "
+                       "solutions; exit 1 when any is found")
+    _common(d)
+    d.add_argument("--json", action="store_true", help="machine-readable output")
+    d.add_argument("--target", help="only the probes of this service or backend")
     g = sub.add_parser("config", help="print the effective configuration (secrets shown as <secret>)")
     _common(g)
     from .sim.cli import add_parser as add_sim
@@ -90,24 +95,29 @@ def _row(r: ProbeResult) -> dict[str, Any]:
             "duration_seconds": round(r.duration, 4), "reason": r.reason, "error": redact(r.message)}
 
 
-def cmd_check(args: argparse.Namespace) -> int:
-    settings = load_settings(args)
+def _one_round(settings: Settings, target: str | None) -> list[ProbeResult]:
+    """One probe round, for check and doctor; an unknown target exits 2."""
 
     async def main() -> list[ProbeResult]:
         engine = _make_engine(settings)
         try:
             chosen = None
-            if args.target:
-                chosen = engine.select(args.target)
+            if target:
+                chosen = engine.select(target)
                 if not chosen:
-                    print(f"lucid-exporter: unknown target {args.target!r}", file=sys.stderr)
+                    print(f"lucid-exporter: unknown target {target!r}", file=sys.stderr)
                     raise SystemExit(2)
             rnd = await engine.collect(settings.probes.default_scrape_timeout_seconds, chosen)
             return rnd.results
         finally:
             await engine.close()
 
-    results = asyncio.run(main())
+    return asyncio.run(main())
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    settings = load_settings(args)
+    results = _one_round(settings, args.target)
     rows = [_row(r) for r in sorted(results, key=lambda r: (r.probe.kind, r.probe.target))]
     if args.json:
         print(json.dumps({"ok": all(r["success"] for r in rows), "probes": rows}, indent=2))
@@ -124,6 +134,19 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0 if all(r["success"] for r in rows) else 1
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from . import doctor
+
+    settings = load_settings(args)
+    results = _one_round(settings, args.target)
+    findings = doctor.evaluate(results, inventory.build(settings))
+    if args.json:
+        print(json.dumps(doctor.report_json(findings, results), indent=2))
+    else:
+        sys.stdout.write(redact(doctor.report_text(findings, results)))
+    return 1 if findings else 0
+
+
 def cmd_config(args: argparse.Namespace) -> int:
     settings = load_settings(args)
     services = inventory.build(settings)
@@ -136,9 +159,9 @@ def cmd_config(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    logs_setup.setup(args.log_level if hasattr(args, "log_level") else "info",
-                     getattr(args, "log_format", "logfmt"))
-    commands = {"serve": cmd_serve, "check": cmd_check, "config": cmd_config}
+    level = getattr(args, "log_level", None) or ("error" if args.command in ("check", "doctor") else "info")
+    logs_setup.setup(level, getattr(args, "log_format", "logfmt"))
+    commands = {"serve": cmd_serve, "check": cmd_check, "config": cmd_config, "doctor": cmd_doctor}
     if args.command == "sim":
         from .sim.cli import run as run_sim
 

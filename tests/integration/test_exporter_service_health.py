@@ -251,3 +251,24 @@ def test_check_prints_a_table_and_exits_1_when_a_probe_fails(tmp_path: Path) -> 
         assert report["ok"] is True and [p["target"] for p in report["probes"]] == ["auth-service"]
     finally:
         sim.proc.stop()
+
+
+def test_doctor_names_the_guide_problem_and_exits_0_once_fixed(tmp_path: Path) -> None:
+    import json
+
+    sim = start_sim(tmp_path, "node-management=down")
+    try:
+        cmd = [*EXPORTER, "doctor", "--config", str(sim.config_path)]
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+        assert r.returncode == 1
+        assert "Node Registration Failures" in r.stdout
+        assert "curl http://localhost:8095/api/v1/nodes/status" in r.stdout
+        assert "docker logs lucid-node-management --tail 50" in r.stdout
+        r = subprocess.run([*cmd, "--json"], capture_output=True, text=True, timeout=60)
+        report = json.loads(r.stdout)
+        assert [f["problem"] for f in report["findings"]] == ["node-registration-failures"]
+        sim.clear()
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stdout
+    finally:
+        sim.proc.stop()
