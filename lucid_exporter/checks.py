@@ -12,10 +12,10 @@ a list (``scores.0.score``), and ``a[0]`` is accepted as well.
 
 from __future__ import annotations
 
+import dataclasses as dc
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
-import dataclasses as dc
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
@@ -410,7 +410,7 @@ DEFAULT_CHECKS: tuple[Check, ...] = (
     )),
     Check("usdt_balance", "usdt-manager", "/api/v1/usdt/balance", (
         _x("lucid_usdt_balance", "per_item", "balances", "USDT balance of each configured wallet",
-           item="balance", by="address", label="wallet", only="wallets"),
+           item="balance_usdt", by="address", label="wallet", only="wallets"),
     )),
     # API gateway (guide: Rate Limiting Not Working, CORS Errors), auth (JWT Token Validation Failures)
     Check("gateway_rate_limit", "api-gateway", "/api/v1/test", kind="rate_limit"),
