@@ -52,8 +52,8 @@ class Stack:
         return scrape(f"{self.exporter.url}/metrics")
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+@pytest.fixture(scope="module", name="stack")
+def stack_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     tmp = tmp_path_factory.mktemp("status")
     sim = start_status_sim(tmp)
     exporter = start_exporter(tmp, exporter_config(sim))

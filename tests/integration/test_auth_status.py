@@ -8,7 +8,7 @@ from pathlib import Path
 from lucid_exporter.sim.world import mint_token
 
 from ..conftest import start_exporter
-from ..servers_status import Stack, _clear_faults, exporter_config, stack  # noqa: F401
+from ..servers_status import Stack, _clear_faults, exporter_config, stack_fixture  # noqa: F401
 from ..support import http_get, scrape, value
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..servers_status import Stack, _clear_faults, stack  # noqa: F401
+from ..servers_status import Stack, _clear_faults, stack_fixture  # noqa: F401
 from ..support import http_get, value
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from ..servers_status import Stack, _clear_faults, stack  # noqa: F401
+from ..servers_status import Stack, _clear_faults, stack_fixture  # noqa: F401
 from ..support import value
 
 
