@@ -246,3 +246,36 @@ def test_verify_reply_judgement() -> None:
     assert not verify_ok(Reply(200, empty, b'{"valid": false}'))
     assert not verify_ok(Reply(401, empty, b'{"detail": "Invalid token"}'))
     assert verify_ok(Reply(204, empty, b""))
+
+
+def test_the_remapping_example_of_the_docs_is_a_valid_config() -> None:
+    import re
+
+    import yaml
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "status-checks.md").read_text()
+    block = next(b for b in re.findall(r"```yaml\n(.*?)```", doc, re.S) if b.startswith("checks:"))
+    s = config.load(None, yaml.safe_load(block))
+    checks, problems = merge(DEFAULT_CHECKS, s.checks)
+    assert not problems
+    by = {c.name: c for c in checks}
+    assert "gateway_cors" not in by and "blockchain_info" in by
+    samples, problems = extract_all(by["tron_network_status"], {
+        "latest_block": 5, "block_timestamp": 1767225600000, "sync_progress": 50})
+    assert not problems
+    assert one(samples, "lucid_tron_sync_progress_ratio") == 0.5
+
+
+def test_monitoring_token_from_env_or_file_and_redacted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from lucid_exporter.redact import redact
+
+    monkeypatch.setenv("LUCID_EXPORTER_STATUS__TOKEN", "env-token-abc123")
+    s = config.load(None)
+    assert s.status.token is not None and s.status.token.get_secret_value() == "env-token-abc123"
+    assert "env-token-abc123" not in redact("Bearer env-token-abc123")
+    monkeypatch.delenv("LUCID_EXPORTER_STATUS__TOKEN")
+    f = tmp_path / "token"
+    f.write_text("file-token-xyz789\n")
+    s = config.load(None, {"status": {"token_file": str(f)}})
+    assert s.status.token is not None and s.status.token.get_secret_value() == "file-token-xyz789"
+    assert "file-token-xyz789" not in config.dump_redacted(s)
