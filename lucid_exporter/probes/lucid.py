@@ -213,7 +213,8 @@ def build(settings: Settings, services: dict[str, Service]) -> list[Probe]:
             log.debug("check %s skipped: no status.token configured", check.name)
             continue
         service = services.get(check.service)
-        if not check.url and check.base == "service" and (service is None or not service.url.startswith("http")):
+        # A check follows its service: a disabled (or TCP-only) service takes its checks with it.
+        if not check.url and (service is None or (check.base == "service" and not service.url.startswith("http"))):
             continue
         out.append(StatusProbe(check, service, settings))
     return out

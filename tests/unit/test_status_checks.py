@@ -279,3 +279,20 @@ def test_monitoring_token_from_env_or_file_and_redacted(tmp_path: Path, monkeypa
     s = config.load(None, {"status": {"token_file": str(f)}})
     assert s.status.token is not None and s.status.token.get_secret_value() == "file-token-xyz789"
     assert "file-token-xyz789" not in config.dump_redacted(s)
+
+
+def test_checks_follow_their_service_and_token_checks_need_a_token() -> None:
+    from lucid_exporter import inventory
+    from lucid_exporter.probes import lucid
+
+    s = config.load(None, {"services": {"tron-client": {"enabled": False}}})
+    targets = {p.target for p in lucid.build(s, inventory.build(s))}
+    assert not {t for t in targets if t.startswith("tron-client/")}
+    assert "auth-service/auth_verify" not in targets and "admin-interface/admin_users_roles" not in targets
+    s = config.load(None, {"status": {"token": "t0k3n-for-test"}})
+    probes = lucid.build(s, inventory.build(s))
+    assert len(probes) == len(DEFAULT_CHECKS)
+    by = {p.target: p for p in probes}
+    assert {"blockchain-engine", "consensus_status"} <= by["blockchain-engine/consensus_status"].selectors
+    assert by["tron-client/trongrid_nowblock"].url == "https://api.trongrid.io/wallet/getnowblock"  # type: ignore[attr-defined]
+    assert lucid.build(config.load(None, {"status": {"enabled": False}}), inventory.build(s)) == []
