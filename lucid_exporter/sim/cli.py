@@ -34,7 +34,7 @@ def add_parser(sub: Any) -> None:
 def build_stack(args: argparse.Namespace) -> SimStack:
     from . import world as status_world
 
-    world = status_world.World(slot_seconds=getattr(args, "slot_seconds", 5.0),
+    world = status_world.World(slot_seconds=max(0.05, getattr(args, "slot_seconds", 5.0)),
                                token_ttl=getattr(args, "token_ttl", 86400.0))
     return SimStack(host=args.host, base_port=args.base_port, control_port=args.control_port,
                     route_factories=[status_world.routes(world)],
