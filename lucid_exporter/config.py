@@ -154,6 +154,64 @@ class ServiceConfig(Section):
         return v
 
 
+class ExtractionConfig(Section):
+    """One metric of a status check (see lucid_exporter/checks.py for the aggregations)."""
+
+    metric: str = Field(description="metric name, lucid_...")
+    agg: Literal["value", "bool", "len", "count_by", "map", "min", "max", "sum", "avg", "timestamp",
+                 "per_item"] = Field("value", description="how the field becomes a number")
+    field: str = Field("", description="dotted path of the field in the reply (integer segments index lists)")
+    help: str = ""
+    item: str = Field("", description="field of each list item (min/max/sum/avg/per_item)")
+    by: str = Field("", description="field of each list item to group or label by (count_by/per_item)")
+    label: str = Field("", description="label name for count_by/map/per_item")
+    values: list[str] = Field(default_factory=list, description="label values always exposed, 0 when absent")
+    labels: dict[str, str] = Field(default_factory=dict, description="constant labels")
+    type: Literal["gauge", "counter"] = "gauge"
+    scale: float = 1.0
+    cap: int | None = Field(None, ge=0, description="per_item: series cap (default status.per_node_series_cap)")
+    only: Literal["", "wallets"] = Field("", description="per_item: keep only status.wallets")
+    optional: bool = Field(False, description="a missing field is skipped instead of failing the check")
+    map: dict[str, str] = Field(default_factory=dict, description="label value renames")
+
+
+class CheckConfig(Section):
+    """Override of one status check, or a new check when the name is not a default."""
+
+    service: str | None = Field(None, description="catalogue service whose address the check uses")
+    path: str | None = Field(None, description="request path, e.g. /api/v1/tron/network/status")
+    url: str | None = Field(None, description="absolute URL; overrides the service address and path")
+    method: str | None = None
+    headers: dict[str, str] = Field(default_factory=dict, description="extra request headers (no secrets)")
+    auth: Literal["none", "token"] | None = Field(None, description="token: send status.token as bearer")
+    ok_metric: str | None = Field(None, description="metric set to 1 on 2xx, 0 on 401/403")
+    fields: dict[str, str] = Field(default_factory=dict, description="metric name -> new field path")
+    items: dict[str, str] = Field(default_factory=dict, description="metric name -> new item field")
+    metrics: list[ExtractionConfig] | None = Field(None, description="replaces the check's metrics")
+    enabled: bool = True
+
+    @field_validator("path")
+    @classmethod
+    def _valid_path(cls, v: str | None) -> str | None:
+        if v is not None and not v.startswith("/"):
+            raise ValueError("must start with /")
+        return v
+
+
+class StatusConfig(Section):
+    """The Lucid JSON status checks (probes/lucid.py)."""
+
+    enabled: bool = Field(True, description="run the status checks")
+    token: SecretStr | None = Field(
+        None, description="read-only monitoring bearer token (auth /verify, admin RBAC); or token_file")
+    per_node_series_cap: int = Field(50, ge=0, description="per-node series kept (highest first)")
+    wallets: list[str] = Field(default_factory=list, description="wallet addresses whose USDT balance is exposed")
+    cors_origins: list[str] = Field(default_factory=lambda: ["http://localhost:3000"],
+                                    description="origins whose CORS preflight is checked at the gateway")
+    trongrid_url: str = Field("https://api.trongrid.io", description="TronGrid base URL (getnowblock)")
+    min_interval_seconds: float | None = Field(None, ge=0, description="cache per check; default probes'")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="LUCID_EXPORTER_", env_nested_delimiter="__", extra="forbid", frozen=True
@@ -164,6 +222,19 @@ class Settings(BaseSettings):
     services: dict[str, ServiceConfig] = Field(
         default_factory=dict, description="overrides of the service catalogue, by service name"
     )
+    status: StatusConfig = Field(StatusConfig(), description="Lucid JSON status checks")
+    checks: dict[str, CheckConfig] = Field(
+        default_factory=dict, description="overrides of the status check catalogue, by check name"
+    )
+
+    @model_validator(mode="after")
+    def _valid_checks(self) -> Settings:
+        from .checks import DEFAULT_CHECKS, merge
+
+        _, problems = merge(DEFAULT_CHECKS, self.checks)
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
 
     @classmethod
     def settings_customise_sources(

@@ -23,12 +23,23 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--write-config", type=Path, help="write an exporter config pointing at this stack")
     p.add_argument("--fault", action="append", default=[], metavar="SERVICE=KIND",
                    help="inject a fault at start (repeatable)")
+    p.add_argument("--slot-seconds", type=float, default=5.0,
+                   help="Lucid slot time: one block per slot (default 5; tests use ~1)")
+    p.add_argument("--token-ttl", type=float, default=86400.0,
+                   help="life of the monitoring token written with --write-config (seconds)")
     p.add_argument("--log.level", dest="log_level", default="info")
     p.add_argument("--log.format", dest="log_format", default="logfmt", choices=["logfmt", "json"])
 
 
 def build_stack(args: argparse.Namespace) -> SimStack:
-    return SimStack(host=args.host, base_port=args.base_port, control_port=args.control_port)
+    from . import world as status_world
+
+    world = status_world.World(slot_seconds=max(0.05, getattr(args, "slot_seconds", 5.0)),
+                               token_ttl=getattr(args, "token_ttl", 86400.0))
+    return SimStack(host=args.host, base_port=args.base_port, control_port=args.control_port,
+                    route_factories=[status_world.routes(world)],
+                    extra_fault_kinds=dict(status_world.FAULT_KINDS),
+                    config_contributors=[lambda stack: status_world.exporter_config(world, stack)])
 
 
 def run(args: argparse.Namespace) -> int:

@@ -48,6 +48,8 @@ class SimStack:
     services: dict[str, Service] = field(default_factory=default_catalogue)
     route_factories: list[RouteFactory] = field(default_factory=list)
     extra_fault_kinds: dict[str, str] = field(default_factory=dict)
+    # Extra exporter config (deep-merged into exporter_config), e.g. tokens the probes need.
+    config_contributors: list[Callable[[SimStack], dict[str, Any]]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.faults = Faults(set(self.services), dict(self.extra_fault_kinds))
@@ -67,7 +69,10 @@ class SimStack:
     def exporter_config(self) -> dict[str, Any]:
         """A config that points the exporter at this stack."""
         services: dict[str, Any] = {n: {"url": self.url(n)} for n in self._listeners}
-        return {"services": services}
+        out: dict[str, Any] = {"services": services}
+        for contribute in self.config_contributors:
+            out = _deep_merge(out, contribute(self))
+        return out
 
     # -- lifecycle -------------------------------------------------------------------------
     async def start(self) -> None:
@@ -208,6 +213,13 @@ class SimStack:
             return web.json_response({"error": f"unknown service {service!r}"}, status=400)
         await self.clear_fault(service, request.match_info.get("kind"))
         return await self._h_list(request)
+
+
+def _deep_merge(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    out = dict(a)
+    for k, v in b.items():
+        out[k] = _deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
 
 
 def dumps(data: Any) -> str:

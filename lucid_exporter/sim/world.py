@@ -1,0 +1,543 @@
+"""Evolving state behind the simulated Lucid status APIs, and the faults that break it.
+
+State is a function of time, advanced lazily on each request: blocks every slot (the
+Lucid slot time, ``--slot-seconds``), sessions moving through the pipeline, a chunk queue,
+PoOT scores drifting, RDP ports being allocated and freed, TRON blocks every 3 s.
+Bodies use the contracts' field names where shared/lucid-contracts defines them
+(BlockResponse, ConsensusParticipant, PoOTScoreResponse, NetworkInfoResponse,
+USDTBalanceResponse, USDTTransactionResponse) and the guide's paths (the defaults of the
+exporter's check catalogue).
+
+Faults are keyed per service (``PUT /faults/blockchain-engine/consensus_stall``); a fault
+takes effect from the first request after it is set.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import math
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from ..checks import PIPELINE_STATES
+from ..inventory import Service
+
+if TYPE_CHECKING:
+    from .stack import SimStack
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+# The sim signs its monitoring tokens with this (public, simulation-only) key.
+SIM_JWT_SECRET = b"lucid-sim-not-a-secret"
+
+FAULT_KINDS: dict[str, str] = {
+    "consensus_stall": "blockchain-engine: no new block, rounds fail, participants inactive",
+    "poot_collapsed": "node-management/blockchain-engine: PoOT scores near zero",
+    "poot_missing": "node-management/blockchain-engine: no PoOT scores at all",
+    "anchoring_backlog": "session-anchoring: sessions pile up pending, blockchain unreachable",
+    "pipeline_stuck": "session-pipeline: no session changes state",
+    "chunk_queue_growing": "chunk-processor: the queue grows, nothing is processed",
+    "encryption_failure": "chunk-processor: encryption fails, failed chunks grow",
+    "port_pool_exhausted": "rdp-manager: every RDP port allocated",
+    "monitoring_stalled": "resource-monitor: no new resource sample",
+    "node_deregistered": "node-management: a node disappears from the registry",
+    "rbac_roles_missing": "admin-interface: no roles, the permission matrix refuses (403)",
+    "tron_unreachable": "tron-client: disconnected from the TRON network, no new block",
+    "wallet_access_error": "wallet-manager: wallets in error",
+    "usdt_failing": "usdt-manager: new USDT transactions fail",
+    "wallet_balance_low": "usdt-manager: wallet USDT balances near zero",
+    "rate_limiter_off": "api-gateway: no X-RateLimit headers, limit not enforced",
+    "cors_origin_rejected": "api-gateway: CORS preflight refuses every origin",
+    "token_verification_failing": "auth-service: /verify refuses every token (401)",
+}
+
+_B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+CORS_ORIGINS = ("http://localhost:3000", "https://lucid.onion")
+RATE_LIMIT = 100
+RATE_WINDOW = 60.0
+TRON_BLOCK_SECONDS = 3.0
+RDP_PORTS = range(13389, 13489)
+
+
+def tron_address(seed: str) -> str:
+    digest = hashlib.sha256(seed.encode()).digest() * 2
+    return "T" + "".join(_B58[b % 58] for b in digest[:33])
+
+
+WALLETS = tuple(tron_address(f"lucid-wallet-{i}") for i in range(3))
+NODES = tuple(f"{hashlib.md5(f'node-{i}'.encode()).hexdigest()[:8]}-0000-4000-8000-{i:012d}"
+              for i in range(8))
+
+
+def iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def mint_token(ttl: float, subject: str = "lucid-exporter", role: str = "read_only") -> str:
+    """An HS256 JWT signed with the sim's key, expiring ``ttl`` seconds from now."""
+    header = _b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+    payload = _b64(json.dumps({"sub": subject, "role": role, "iat": int(time.time()),
+                               "exp": int(time.time() + ttl)}).encode())
+    sig = hmac.new(SIM_JWT_SECRET, f"{header}.{payload}".encode(), hashlib.sha256).digest()
+    return f"{header}.{payload}.{_b64(sig)}"
+
+
+def check_token(token: str) -> bool:
+    parts = token.split(".")
+    if len(parts) != 3:
+        return False
+    sig = hmac.new(SIM_JWT_SECRET, f"{parts[0]}.{parts[1]}".encode(), hashlib.sha256).digest()
+    if not hmac.compare_digest(_b64(sig), parts[2]):
+        return False
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except ValueError:
+        return False
+    return isinstance(claims, dict) and float(claims.get("exp", 0)) > time.time()
+
+
+@dataclass
+class World:
+    stack: SimStack | None = None
+    slot_seconds: float = 5.0
+    token_ttl: float = 86400.0
+    t0: float = field(default_factory=time.time)
+
+    def __post_init__(self) -> None:
+        self.token = mint_token(self.token_ttl)
+        self._since: dict[tuple[str, str], float] = {}
+        self._frozen: dict[str, float] = {}  # clock name -> frozen time
+        self._offset: dict[str, float] = {}  # clock name -> time lost while frozen
+        self._hits: dict[str, list[float]] = {}
+
+    # -- time and faults ------------------------------------------------------------------------
+    def fault(self, service: str, kind: str) -> bool:
+        on = self.stack is not None and self.stack.faults.has(service, kind)
+        key = (service, kind)
+        if on and key not in self._since:
+            self._since[key] = time.time()
+        elif not on:
+            self._since.pop(key, None)
+        return on
+
+    def since(self, service: str, kind: str) -> float:
+        """Seconds since the fault was first seen (0 when off)."""
+        if not self.fault(service, kind):
+            return 0.0
+        return time.time() - self._since[(service, kind)]
+
+    def clock(self, name: str, frozen: bool) -> float:
+        """A wall clock that stops while ``frozen`` and resumes (without jumping) afterwards."""
+        now = time.time()
+        if frozen:
+            self._frozen.setdefault(name, now - self._offset.get(name, 0.0))
+            return self._frozen[name]
+        if name in self._frozen:
+            stopped = self._frozen.pop(name)
+            self._offset[name] = now - stopped
+        return now - self._offset.get(name, 0.0)
+
+    def slots(self, t: float) -> int:
+        return int((t - self.t0) // self.slot_seconds)
+
+    # -- blockchain -----------------------------------------------------------------------------
+    def chain(self) -> tuple[int, float, bool]:
+        stalled = self.fault("blockchain-engine", "consensus_stall")
+        t = self.clock("chain", stalled)
+        height = 1000 + self.slots(t)
+        block_time = self.t0 + (height - 1000) * self.slot_seconds
+        return height, block_time, not stalled
+
+    def consensus_status(self) -> dict[str, Any]:
+        height, block_time, ok = self.chain()
+        now = time.time()
+        rnd = 5000 + int((now - self.t0) // self.slot_seconds)
+        participants = self.participants()["participants"]
+        active = sum(1 for p in participants if p["status"] == "active")
+        return {
+            "active": ok, "current_round": rnd, "phase": "commit" if ok else "propose",
+            "block_height": height, "active_validators": active, "participants_count": len(participants),
+            "consensus_threshold": 0.67, "consensus_reached": ok, "last_block_time": iso(block_time),
+            "last_consensus_time": iso(block_time), "next_round_time": iso(now + self.slot_seconds),
+        }
+
+    def latest_block(self) -> dict[str, Any]:
+        height, block_time, _ = self.chain()
+        h = hashlib.sha256(f"block-{height}".encode()).hexdigest()
+        return {
+            "block_id": h, "height": height, "hash": h,
+            "previous_hash": hashlib.sha256(f"block-{height - 1}".encode()).hexdigest(),
+            "timestamp": iso(block_time), "nonce": 0, "difficulty": 1.0,
+            "merkle_root": hashlib.sha256(f"root-{height}".encode()).hexdigest(), "transaction_count": height % 7,
+            "transactions": [], "size_bytes": 1024 + 256 * (height % 7), "created_at": iso(block_time),
+        }
+
+    def scores(self) -> list[dict[str, Any]]:
+        if self.fault("node-management", "poot_missing") or self.fault("blockchain-engine", "poot_missing"):
+            return []
+        collapsed = self.fault("node-management", "poot_collapsed") or self.fault("blockchain-engine",
+                                                                                   "poot_collapsed")
+        now = time.time()
+        out = []
+        for i, node in enumerate(self.nodes()):
+            base = 0.02 if collapsed else 0.55 + 0.05 * i
+            score = round(max(0.0, base + (0.0 if collapsed else 0.02 * math.sin(now / 7 + i))), 4)
+            out.append({"node_id": node["node_id"], "score": score, "calculated_at": iso(now - now % 60),
+                        "observation_count": 100 + i, "total_observation_time": 3600,
+                        "factors": {"uptime": 0.99, "bandwidth": 0.9, "latency": 0.95}})
+        return sorted(out, key=lambda s: -float(s["score"]))
+
+    def participants(self) -> dict[str, Any]:
+        stalled = self.fault("blockchain-engine", "consensus_stall")
+        scores = {s["node_id"]: s["score"] for s in self.scores()}
+        parts = []
+        for i, node in enumerate(self.nodes()):
+            status = "inactive" if stalled and i % 4 != 0 else "active"
+            parts.append({"node_id": node["node_id"], "address": tron_address(node["node_id"]),
+                          "stake": 1000.0 + 100 * i, "poot_score": scores.get(node["node_id"], 0.0),
+                          "last_seen": iso(time.time() - (300 if status == "inactive" else 2)), "status": status})
+        return {"participants": parts, "total_count": len(parts)}
+
+    # -- sessions ---------------------------------------------------------------------------------
+    def anchoring(self) -> dict[str, Any]:
+        backlog = self.since("session-anchoring", "anchoring_backlog")
+        t = self.clock("anchoring", backlog > 0)
+        completed = 200 + self.slots(t)
+        pending = 1 + int(backlog / max(self.slot_seconds / 4, 0.1)) if backlog else 1
+        return {"status": "degraded" if backlog else "operational",
+                "sessions": {"pending": pending, "processing": 0 if backlog else 1, "completed": completed,
+                             "failed": 0},
+                "last_anchor_time": iso(t - (t - self.t0) % self.slot_seconds), "queue_size": pending}
+
+    def merkle_trees(self) -> dict[str, Any]:
+        backlog = self.fault("session-anchoring", "anchoring_backlog")
+        n = self.slots(time.time())
+        trees = [{"tree_id": f"tree-{k}", "root_hash": hashlib.sha256(f"tree-{k}".encode()).hexdigest(),
+                  "leaf_count": 16 + k % 5, "status": "pending" if backlog and k > n - 3 else "built",
+                  "created_at": iso(self.t0 + k * self.slot_seconds)} for k in range(max(0, n - 9), n + 1)]
+        return {"trees": trees, "total": len(trees)}
+
+    def anchoring_chain(self) -> dict[str, Any]:
+        height, _, _ = self.chain()
+        ok = not self.fault("session-anchoring", "anchoring_backlog")
+        return {"connected": ok, "blockchain_engine": "http://lucid-blockchain-engine:8084",
+                "block_height": height, "last_sync": iso(time.time() if ok else time.time() - 600)}
+
+    _FLOW = ("initializing", "recording", "recording", "processing", "finalizing", "completed")
+
+    def pipeline(self) -> tuple[list[dict[str, Any]], float, int]:
+        stuck = self.fault("session-pipeline", "pipeline_stuck")
+        t = self.clock("pipeline", stuck)
+        now_slot = self.slots(time.time())
+        t_slot = self.slots(t)
+        sessions = []
+        for k in range(max(0, now_slot - 11), now_slot + 1):
+            age = max(0, t_slot - k)
+            state = self._FLOW[min(age, len(self._FLOW) - 1)] if k <= t_slot else "initializing"
+            sessions.append({"session_id": f"sess-{k:06d}", "state": state,
+                             "created_at": iso(self.t0 + k * self.slot_seconds)})
+        last_transition = self.t0 + t_slot * self.slot_seconds
+        processed = max(0, t_slot - len(self._FLOW) + 1)
+        return sessions, last_transition, processed
+
+    def pipeline_status(self) -> dict[str, Any]:
+        sessions, last, processed = self.pipeline()
+        counts = {s: 0 for s in PIPELINE_STATES}
+        for s in sessions:
+            counts[s["state"]] += 1
+        return {"status": "running", "active_sessions": len(sessions) - counts["completed"], "states": counts,
+                "processed_sessions": processed, "last_transition_time": iso(last)}
+
+    def processing(self) -> dict[str, Any]:
+        growing = self.since("chunk-processor", "chunk_queue_growing")
+        failing = self.since("chunk-processor", "encryption_failure")
+        t = self.clock("chunks", growing > 0)
+        processed = 10 * self.slots(t) + int((t - self.t0) % self.slot_seconds)
+        failed = int(5 * failing)
+        queue = 2 + int(time.time()) % 3 + int(5 * growing) + int(2 * failing)
+        return {"processed": processed, "failed": failed, "queue": queue, "encryption_ok": not failing}
+
+    # -- rdp --------------------------------------------------------------------------------------------
+    def ports(self) -> tuple[int, int]:
+        total = len(RDP_PORTS)
+        if self.fault("rdp-manager", "port_pool_exhausted"):
+            return total, 0
+        allocated = 3 + self.slots(time.time()) % 5
+        return allocated, total - allocated
+
+    def monitoring_sample_time(self) -> float:
+        t = self.clock("monitor", self.fault("resource-monitor", "monitoring_stalled"))
+        return t - (t % 1.0)
+
+    # -- nodes ------------------------------------------------------------------------------------------
+    def nodes(self) -> list[dict[str, Any]]:
+        gone = self.fault("node-management", "node_deregistered")
+        return [{"node_id": n, "status": "active", "pool_id": "pool-1", "registered_at": iso(self.t0 - 86400)}
+                for i, n in enumerate(NODES) if not (gone and i == len(NODES) - 1)]
+
+    # -- tron -------------------------------------------------------------------------------------------
+    def tron_block(self, client: bool) -> tuple[int, float]:
+        frozen = client and self.fault("tron-client", "tron_unreachable")
+        t = self.clock("tron-client" if client else "trongrid", frozen)
+        n = int((t - self.t0) // TRON_BLOCK_SECONDS)
+        return 60_000_000 + n, self.t0 + n * TRON_BLOCK_SECONDS
+
+    def usdt_transactions(self) -> list[dict[str, Any]]:
+        failing = self.since("usdt-manager", "usdt_failing")
+        now = time.time()
+        out = []
+        for k in range(20):
+            ts = now - k * 30
+            status = "pending" if k == 0 else "confirmed"
+            if failing and k <= min(19, int(failing * 2)):
+                status = "failed"
+            out.append({"txid": hashlib.sha256(f"tx-{int(ts) // 30}".encode()).hexdigest(),
+                        "block_number": 60_000_000 + k, "timestamp": int(ts * 1000), "from_address": WALLETS[0],
+                        "to_address": WALLETS[k % 2 + 1], "amount": 10.0 + k, "amount_raw": (10 + k) * 10**6,
+                        "status": status})
+        return out
+
+    # -- gateway rate limit -----------------------------------------------------------------------
+    def hit(self, client: str) -> tuple[int, int, float]:
+        """Record a request: (remaining, status, reset seconds)."""
+        now = time.monotonic()
+        hits = [h for h in self._hits.get(client, []) if now - h < RATE_WINDOW]
+        hits.append(now)
+        self._hits[client] = hits
+        remaining = max(0, RATE_LIMIT - len(hits))
+        return remaining, 429 if len(hits) > RATE_LIMIT else 200, RATE_WINDOW - (now - hits[0])
+
+
+def _bearer(request: web.Request) -> str | None:
+    auth = request.headers.get("Authorization", "")
+    return auth[7:].strip() if auth.lower().startswith("bearer ") else None
+
+
+def routes(world: World) -> Callable[[SimStack, Service], list[tuple[str, str, Handler]]]:
+    """The route factory for SimStack: the status endpoints of each service."""
+
+    def j(fn: Callable[[], Any]) -> Handler:
+        async def handler(request: web.Request) -> web.StreamResponse:
+            return web.json_response(fn())
+
+        return handler
+
+    def factory(stack: SimStack, service: Service) -> list[tuple[str, str, Handler]]:
+        world.stack = stack
+        w = world
+        name = service.name
+        if name == "blockchain-engine":
+            return [
+                ("GET", "/api/v1/consensus/status", j(w.consensus_status)),
+                ("GET", "/api/v1/blocks/latest", j(w.latest_block)),
+                ("GET", "/api/v1/consensus/poot-scores", j(lambda: {"scores": w.scores(),
+                                                                     "total": len(w.scores())})),
+                ("GET", "/api/v1/consensus/participants", j(w.participants)),
+            ]
+        if name == "session-anchoring":
+            return [
+                ("GET", "/api/v1/anchoring/status", j(w.anchoring)),
+                ("GET", "/api/v1/anchoring/merkle-trees", j(w.merkle_trees)),
+                ("GET", "/api/v1/anchoring/blockchain-status", j(w.anchoring_chain)),
+            ]
+        if name == "session-pipeline":
+            return [
+                ("GET", "/api/v1/pipeline/status", j(w.pipeline_status)),
+                ("GET", "/api/v1/pipeline/sessions", j(lambda: {"sessions": w.pipeline()[0]})),
+            ]
+        if name == "chunk-processor":
+            def status() -> dict[str, Any]:
+                p = w.processing()
+                return {"status": "running", "processed_chunks": p["processed"], "failed_chunks": p["failed"],
+                        "workers_active": 4, "last_processed_at": iso(time.time())}
+
+            def enc() -> dict[str, Any]:
+                ok = w.processing()["encryption_ok"]
+                return {"status": "ok" if ok else "failing", "algorithm": "XChaCha20-Poly1305",
+                        "key_available": ok, "last_error": None if ok else "key derivation failed (simulated)"}
+
+            return [
+                ("GET", "/api/v1/processing/status", j(status)),
+                ("GET", "/api/v1/processing/queue", j(lambda: {"queue_size": w.processing()["queue"],
+                                                               "max_queue_size": 10000})),
+                ("GET", "/api/v1/processing/encryption-status", j(enc)),
+            ]
+        if name == "rdp-manager":
+            def ports() -> dict[str, Any]:
+                allocated, available = w.ports()
+                return {"port_range": {"start": RDP_PORTS.start, "end": RDP_PORTS.stop - 1},
+                        "total_ports": len(RDP_PORTS), "available_ports": available, "allocated_ports": allocated}
+
+            return [
+                ("GET", "/api/v1/ports/status", j(ports)),
+                ("GET", "/api/v1/rdp/status", j(lambda: {"status": "running", "active_sessions": w.ports()[0],
+                                                         "max_sessions": len(RDP_PORTS), "xrdp": "running"})),
+            ]
+        if name == "resource-monitor":
+            return [
+                ("GET", "/api/v1/monitoring/status", j(lambda: {
+                    "monitoring_active": not w.fault("resource-monitor", "monitoring_stalled"),
+                    "last_collection": iso(w.monitoring_sample_time()), "collection_interval": 1})),
+                ("GET", "/api/v1/monitoring/metrics", j(lambda: {
+                    "timestamp": iso(w.monitoring_sample_time()), "cpu_percent": 23.5, "memory_percent": 41.0,
+                    "sessions": [{"session_id": f"rdp-{i}", "cpu_percent": 5.0 + i}
+                                 for i in range(w.ports()[0])]})),
+            ]
+        if name == "node-management":
+            def nodes_status() -> dict[str, Any]:
+                nodes = w.nodes()
+                return {"registered_nodes": len(nodes), "active_nodes": len(nodes), "registration_open": True}
+
+            def participation() -> dict[str, Any]:
+                n = len(w.nodes())
+                p = len(w.scores())
+                return {"participating_nodes": p, "total_nodes": n, "participation_rate": p / n if n else 0.0}
+
+            return [
+                ("GET", "/api/v1/nodes/status", j(nodes_status)),
+                ("GET", "/api/v1/nodes/list", j(lambda: {"nodes": w.nodes(), "total": len(w.nodes())})),
+                ("GET", "/api/v1/nodes/health", j(lambda: {"healthy_nodes": len(w.nodes()), "unhealthy_nodes": 0})),
+                ("GET", "/api/v1/poot/scores", j(lambda: {"scores": w.scores(), "pagination": {
+                    "page": 1, "limit": 100, "total": len(w.scores())}})),
+                ("GET", "/api/v1/poot/participation", j(participation)),
+            ]
+        if name == "admin-interface":
+            return _admin_routes(w)
+        if name == "tron-client":
+            def network() -> dict[str, Any]:
+                ok = not w.fault("tron-client", "tron_unreachable")
+                number, ts = w.tron_block(client=True)
+                return {"network_name": "mainnet", "network_id": "mainnet", "chain_id": "0x2b6653dc",
+                        "latest_block": number, "block_timestamp": int(ts * 1000), "connected": ok,
+                        "node_url": "https://api.trongrid.io", "status": "confirmed" if ok else "unknown",
+                        "last_updated": iso(time.time()), "sync_progress": 100.0 if ok else 0.0}
+
+            def connectivity() -> dict[str, Any]:
+                ok = not w.fault("tron-client", "tron_unreachable")
+                return {"connected": ok, "endpoints": [
+                    {"url": u, "reachable": ok, "latency_ms": 120.0 if ok else None}
+                    for u in ("https://api.trongrid.io", "https://api.tronstack.io")]}
+
+            def nowblock() -> dict[str, Any]:
+                number, ts = w.tron_block(client=False)
+                return {"blockID": f"{number:016x}" + hashlib.sha256(str(number).encode()).hexdigest()[16:],
+                        "block_header": {"raw_data": {
+                            "number": number, "timestamp": int(ts * 1000), "version": 30,
+                            "txTrieRoot": hashlib.sha256(f"tx-{number}".encode()).hexdigest(),
+                            "parentHash": hashlib.sha256(str(number - 1).encode()).hexdigest(),
+                            "witness_address": "41" + hashlib.sha256(b"w").hexdigest()[:40]},
+                            "witness_signature": hashlib.sha256(b"sig").hexdigest() * 2},
+                        "transactions": []}
+
+            return [
+                ("GET", "/api/v1/tron/network-status", j(network)),
+                ("GET", "/api/v1/tron/connectivity", j(connectivity)),
+                ("GET", "/wallet/getnowblock", j(nowblock)),  # TronGrid, sim-only
+                ("POST", "/wallet/getnowblock", j(nowblock)),
+            ]
+        if name == "wallet-manager":
+            def wallets() -> dict[str, Any]:
+                bad = w.fault("wallet-manager", "wallet_access_error")
+                ws = [{"wallet_id": f"wallet-{i}", "address": a, "status": "error" if bad and i else "active",
+                       "created_at": iso(w.t0 - 86400)} for i, a in enumerate(WALLETS)]
+                return {"wallets": ws, "total": len(ws)}
+
+            return [("GET", "/api/v1/wallets/status", j(wallets))]
+        if name == "usdt-manager":
+            def balances() -> dict[str, Any]:
+                low = w.fault("usdt-manager", "wallet_balance_low")
+                return {"balances": [
+                    {"address": a, "balance_usdt": (3.5 if low else 1500.0 * (i + 1)),
+                     "balance_raw": int((3.5 if low else 1500.0 * (i + 1)) * 10**6),
+                     "contract_address": "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t", "last_updated": iso(time.time())}
+                    for i, a in enumerate(WALLETS)]}
+
+            return [
+                ("GET", "/api/v1/usdt/transactions/status", j(lambda: {"transactions": w.usdt_transactions()})),
+                ("GET", "/api/v1/usdt/balance", j(balances)),
+            ]
+        if name == "api-gateway":
+            return _gateway_routes(w)
+        if name == "auth-service":
+            async def verify(request: web.Request) -> web.StreamResponse:
+                token = _bearer(request)
+                if w.fault("auth-service", "token_verification_failing") or token is None or not check_token(token):
+                    return web.json_response({"detail": "Invalid token"}, status=401)
+                return web.json_response({"valid": True, "user_id": "lucid-exporter", "role": "read_only"})
+
+            return [("GET", "/verify", verify)]
+        return []
+
+    return factory
+
+
+def _admin_routes(w: World) -> list[tuple[str, str, Handler]]:
+    roles = ("super_admin", "admin", "operator", "read_only")
+
+    def guarded(fn: Callable[[], Any], matrix: bool = False) -> Handler:
+        async def handler(request: web.Request) -> web.StreamResponse:
+            token = _bearer(request)
+            if token is None or not check_token(token):
+                return web.json_response({"detail": "Not authenticated"}, status=401)
+            if matrix and w.fault("admin-interface", "rbac_roles_missing"):
+                return web.json_response({"detail": "Permission denied: role read_only not found"}, status=403)
+            return web.json_response(fn())
+
+        return handler
+
+    def current_roles() -> list[str]:
+        return [] if w.fault("admin-interface", "rbac_roles_missing") else list(roles)
+
+    return [
+        ("GET", "/api/v1/admin/permissions", guarded(lambda: {"permissions": ["system.read", "metrics.read"]})),
+        ("GET", "/api/v1/admin/users/roles", guarded(lambda: {"roles": [
+            {"name": r, "users": 1 + i} for i, r in enumerate(current_roles())]})),
+        ("GET", "/api/v1/admin/permissions/matrix", guarded(lambda: {"matrix": {
+            r: ["system.read"] + (["system.write"] if r != "read_only" else []) for r in current_roles()}},
+            matrix=True)),
+        ("GET", "/api/v1/admin/roles/assignments", guarded(lambda: {"assignments": [
+            {"user_id": f"user-{i}", "role": r} for i, r in enumerate(current_roles())]})),
+    ]
+
+
+def _gateway_routes(w: World) -> list[tuple[str, str, Handler]]:
+    async def test(request: web.Request) -> web.StreamResponse:
+        if w.fault("api-gateway", "rate_limiter_off"):
+            return web.json_response({"message": "ok"})
+        remaining, status, reset = w.hit(request.remote or "?")
+        headers = {"X-RateLimit-Limit": str(RATE_LIMIT), "X-RateLimit-Remaining": str(remaining),
+                   "X-RateLimit-Reset": str(int(reset))}
+        if status == 429:
+            return web.json_response({"detail": "Rate limit exceeded"}, status=429,
+                                     headers={**headers, "Retry-After": str(int(reset))})
+        return web.json_response({"message": "ok"}, headers=headers)
+
+    async def preflight(request: web.Request) -> web.StreamResponse:
+        origin = request.headers.get("Origin", "")
+        if w.fault("api-gateway", "cors_origin_rejected") or origin not in CORS_ORIGINS:
+            return web.Response(status=400, text="Disallowed CORS origin")
+        return web.Response(status=200, headers={
+            "Access-Control-Allow-Origin": origin,
+            "Access-Control-Allow-Methods": "GET, POST, PUT, DELETE, OPTIONS",
+            "Access-Control-Allow-Headers": "*", "Access-Control-Allow-Credentials": "true",
+            "Access-Control-Max-Age": "600", "Vary": "Origin"})
+
+    return [("GET", "/api/v1/test", test), ("OPTIONS", "/api/v1/test", preflight)]
+
+
+def exporter_config(world: World, stack: SimStack) -> dict[str, Any]:
+    """What the exporter needs to pass every status check on a healthy sim."""
+    return {"status": {"token": world.token, "wallets": list(WALLETS[:2]), "cors_origins": list(CORS_ORIGINS),
+                       "trongrid_url": stack.url("tron-client")}}

@@ -1,0 +1,66 @@
+"""Blockchain core (guide: Consensus Failures, Session Anchoring Failures) against the sim."""
+
+from __future__ import annotations
+
+import time
+
+from ..servers_status import SLOT, Stack, _clear_faults, stack_fixture  # noqa: F401
+from ..support import value
+
+
+def test_healthy_chain_produces_blocks_at_the_slot_time(stack: Stack) -> None:
+    first = stack.probe("blockchain-engine")
+    assert value(first, "lucid_probe_success", target="blockchain-engine/consensus_status") == 1
+    time.sleep(SLOT * 2.2)
+    second = stack.probe("blockchain-engine")
+    h1 = value(first, "lucid_blockchain_block_height")
+    h2 = value(second, "lucid_blockchain_block_height")
+    assert h1 is not None and h2 is not None and h2 >= h1 + 2
+    assert value(second, "lucid_consensus_reached") == 1
+    assert value(second, "lucid_consensus_participants", status="active") == 8
+
+
+def test_consensus_failures_blocks_not_created_show_a_stale_latest_block(stack: Stack) -> None:
+    stack.sim.fault("blockchain-engine", "consensus_stall")
+    first = stack.probe("blockchain-engine")
+    time.sleep(SLOT * 2.5)
+    second = stack.probe("blockchain-engine")
+    assert value(second, "lucid_blockchain_block_height") == value(first, "lucid_blockchain_block_height")
+    ts = value(second, "lucid_blockchain_latest_block_timestamp_seconds")
+    assert ts is not None and time.time() - ts > SLOT * 2
+    assert value(second, "lucid_consensus_reached") == 0
+    assert (value(second, "lucid_consensus_participants", status="inactive") or 0) > 0
+    # The round keeps counting: rounds run and fail.
+    assert (value(second, "lucid_consensus_round") or 0) > (value(first, "lucid_consensus_round") or 0)
+
+
+def test_consensus_failures_poot_validation_errors_show_collapsed_scores(stack: Stack) -> None:
+    stack.sim.fault("blockchain-engine", "poot_collapsed")
+    series = stack.probe("blockchain-engine")
+    assert (value(series, "lucid_consensus_poot_score_max") or 1) < 0.1
+
+
+def test_session_anchoring_failures_show_a_pending_backlog_and_no_new_anchor(stack: Stack) -> None:
+    before = stack.probe("session-anchoring")
+    assert value(before, "lucid_anchoring_blockchain_connected") == 1
+    stack.sim.fault("session-anchoring", "anchoring_backlog")
+    stack.probe("session-anchoring")
+    time.sleep(SLOT * 2.5)
+    series = stack.probe("session-anchoring")
+    pending = value(series, "lucid_anchoring_sessions", state="pending")
+    assert pending is not None and pending > (value(before, "lucid_anchoring_sessions", state="pending") or 0) + 3
+    last = value(series, "lucid_anchoring_last_anchor_timestamp_seconds")
+    assert last is not None and time.time() - last > SLOT * 2
+    assert value(series, "lucid_anchoring_blockchain_connected") == 0
+    assert (value(series, "lucid_anchoring_merkle_trees", status="pending") or 0) > 0
+
+
+def test_wrong_shape_reply_fails_only_that_check_with_reason_parse(stack: Stack) -> None:
+    stack.sim.fault("blockchain-engine", "garbage")
+    stack.probe("blockchain-engine")
+    series = stack.probe("blockchain-engine")
+    assert value(series, "lucid_probe_success", target="blockchain-engine/blocks_latest") == 0
+    assert (value(series, "lucid_probe_errors_total", target="blockchain-engine/blocks_latest", reason="parse")
+            or 0) >= 1
+    other = stack.probe("session-anchoring")
+    assert value(other, "lucid_probe_success", target="session-anchoring/anchoring_status") == 1

@@ -1,0 +1,33 @@
+"""RDP services (guide: RDP Connection Failures, Resource Monitoring Failures) against the sim."""
+
+from __future__ import annotations
+
+import time
+
+from ..servers_status import Stack, _clear_faults, stack_fixture  # noqa: F401
+from ..support import value
+
+
+def test_healthy_rdp_manager_allocates_ports_from_the_pool(stack: Stack) -> None:
+    series = stack.probe("rdp-manager")
+    allocated = value(series, "lucid_rdp_ports", state="allocated")
+    available = value(series, "lucid_rdp_ports", state="available")
+    assert allocated is not None and available is not None and allocated > 0 and available > 0
+    assert value(series, "lucid_rdp_sessions_active") == allocated
+
+
+def test_rdp_connection_failures_port_allocation_failures_show_no_port_available(stack: Stack) -> None:
+    stack.sim.fault("rdp-manager", "port_pool_exhausted")
+    series = stack.probe("rdp-manager")
+    assert value(series, "lucid_rdp_ports", state="available") == 0
+    assert (value(series, "lucid_rdp_ports", state="allocated") or 0) > 0
+
+
+def test_resource_monitoring_failures_metrics_not_collected_show_a_stale_sample(stack: Stack) -> None:
+    fresh = value(stack.probe("resource-monitor"), "lucid_resource_monitor_last_sample_timestamp_seconds")
+    assert fresh is not None and time.time() - fresh < 3
+    stack.sim.fault("resource-monitor", "monitoring_stalled")
+    stack.probe("resource-monitor")
+    time.sleep(2.5)
+    stale = value(stack.probe("resource-monitor"), "lucid_resource_monitor_last_sample_timestamp_seconds")
+    assert stale is not None and time.time() - stale > 2

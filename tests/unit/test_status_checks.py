@@ -1,0 +1,298 @@
+"""Unit tests of the status check catalogue: pure extraction on recorded replies, config merge."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from multidict import CIMultiDict, CIMultiDictProxy
+
+from lucid_exporter import config
+from lucid_exporter.checks import (
+    DEFAULT_CHECKS,
+    Extraction,
+    ShapeError,
+    extract,
+    extract_all,
+    get_path,
+    merge,
+    to_timestamp,
+)
+from lucid_exporter.probes.httpget import Reply
+from lucid_exporter.probes.lucid import cors_ok, jwt_expiry, rate_limit_samples, verify_ok
+
+FIX = Path(__file__).resolve().parent.parent / "fixtures" / "status"
+CHECKS = {c.name: c for c in DEFAULT_CHECKS}
+
+
+def load(name: str) -> Any:
+    return json.loads((FIX / f"{name}.json").read_text())
+
+
+def values(samples: list[Any]) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    return {(s.name, frozenset(s.labels.items())): s.value for s in samples}
+
+
+def one(samples: list[Any], name: str, **labels: str) -> float:
+    found = [s.value for s in samples if s.name == name and set(labels.items()) <= set(s.labels.items())]
+    assert len(found) == 1, (name, labels, samples)
+    return float(found[0])
+
+
+# -- field paths and conversions ------------------------------------------------------------------
+def test_get_path_dotted_with_list_indexes() -> None:
+    data = {"a": {"b": [{"c": 1}, {"c": 2}]}}
+    assert get_path(data, "a.b.1.c") == 2
+    assert get_path(data, "a.b[0].c") == 1
+    with pytest.raises(ShapeError):
+        get_path(data, "a.x")
+    with pytest.raises(ShapeError):
+        get_path(data, "a.b.5.c")
+
+
+def test_timestamps_iso_and_epoch_seconds_and_milliseconds() -> None:
+    assert to_timestamp("2026-01-01T00:00:00Z", "f") == 1767225600.0
+    assert to_timestamp("2026-01-01T01:00:00+01:00", "f") == 1767225600.0
+    assert to_timestamp("2026-01-01T00:00:00", "f") == 1767225600.0  # naive is UTC
+    assert to_timestamp(1767225600, "f") == 1767225600.0
+    assert to_timestamp(1767225600000, "f") == 1767225600.0  # TronGrid: milliseconds
+    with pytest.raises(ShapeError):
+        to_timestamp("yesterday", "f")
+
+
+# -- default checks on recorded replies -------------------------------------------------------------
+def test_consensus_status_gives_round_and_reached() -> None:
+    samples, problems = extract_all(CHECKS["consensus_status"], load("consensus_status"))
+    assert not problems
+    assert one(samples, "lucid_consensus_round") == load("consensus_status")["current_round"]
+    assert one(samples, "lucid_consensus_reached") == 1.0
+
+
+def test_latest_block_gives_height_and_timestamp_not_age() -> None:
+    body = load("blocks_latest")
+    samples, problems = extract_all(CHECKS["blocks_latest"], body)
+    assert not problems
+    assert one(samples, "lucid_blockchain_block_height") == body["height"]
+    assert one(samples, "lucid_blockchain_latest_block_timestamp_seconds") == to_timestamp(body["timestamp"], "")
+
+
+def test_participants_counted_by_status_with_zero_states() -> None:
+    samples, _ = extract_all(CHECKS["consensus_participants"], load("consensus_participants"))
+    assert one(samples, "lucid_consensus_participants", status="active") == 8
+    assert one(samples, "lucid_consensus_participants", status="suspended") == 0
+
+
+def test_poot_scores_per_node_capped_highest_first_plus_min_avg_max() -> None:
+    body = load("poot_scores")
+    scores = sorted((s["score"] for s in body["scores"]), reverse=True)
+    samples, problems = extract_all(CHECKS["poot_scores"], body, default_cap=3)
+    assert not problems
+    per_node = [s.value for s in samples if s.name == "lucid_poot_score"]
+    assert per_node == scores[:3]
+    assert one(samples, "lucid_poot_score_nodes") == len(scores)
+    assert one(samples, "lucid_poot_score_min") == min(scores)
+    assert one(samples, "lucid_poot_score_max") == max(scores)
+    assert one(samples, "lucid_poot_score_avg") == pytest.approx(sum(scores) / len(scores))
+
+
+def test_no_poot_scores_gives_zero_nodes_and_no_min_max() -> None:
+    samples, problems = extract_all(CHECKS["poot_scores"], {"scores": []})
+    assert not problems
+    assert one(samples, "lucid_poot_score_nodes") == 0
+    assert not [s for s in samples if s.name in ("lucid_poot_score_min", "lucid_poot_score_max")]
+
+
+def test_anchoring_sessions_by_state_from_an_object() -> None:
+    samples, problems = extract_all(CHECKS["anchoring_status"], load("anchoring_status"))
+    assert not problems
+    assert {s.labels["state"] for s in samples if s.name == "lucid_anchoring_sessions"} == {
+        "pending", "processing", "completed", "failed"}
+
+
+def test_pipeline_sessions_by_state() -> None:
+    body = load("pipeline_sessions")
+    samples, _ = extract_all(CHECKS["pipeline_sessions"], body)
+    total = sum(s.value for s in samples if s.name == "lucid_pipeline_sessions")
+    assert total == len(body["sessions"])
+
+
+def test_usdt_balance_only_for_configured_wallets() -> None:
+    body = load("usdt_balance")
+    wallet = body["balances"][1]["address"]
+    samples, _ = extract_all(CHECKS["usdt_balance"], body, wallets=[wallet])
+    assert [(s.labels["wallet"], s.value) for s in samples] == [(wallet, body["balances"][1]["balance_usdt"])]
+    samples, _ = extract_all(CHECKS["usdt_balance"], body, wallets=[])
+    assert samples == []
+
+
+def test_trongrid_block_timestamp_in_milliseconds() -> None:
+    body = load("trongrid_nowblock")
+    samples, problems = extract_all(CHECKS["trongrid_nowblock"], body)
+    assert not problems
+    assert one(samples, "lucid_trongrid_latest_block_timestamp_seconds") == \
+        body["block_header"]["raw_data"]["timestamp"] / 1000
+
+
+def test_tron_network_status_connected() -> None:
+    samples, problems = extract_all(CHECKS["tron_network_status"], load("tron_network_status"))
+    assert not problems
+    assert one(samples, "lucid_tron_network_connected") == 1.0
+
+
+def test_wrong_shape_is_a_problem_but_keeps_what_could_be_read() -> None:
+    samples, problems = extract_all(CHECKS["consensus_status"], {"current_round": 7, "consensus_reached": "x"})
+    assert one(samples, "lucid_consensus_round") == 7
+    assert not problems  # a string is a valid bool (false); active_validators is optional
+    samples, problems = extract_all(CHECKS["blocks_latest"], [1, 2, 3])
+    assert len(problems) == 2
+    samples, problems = extract_all(CHECKS["consensus_participants"], {"participants": {"a": 1}})
+    assert problems and "expected a list" in problems[0]
+
+
+def test_value_rejects_non_numbers() -> None:
+    with pytest.raises(ShapeError):
+        extract(Extraction("lucid_x", "value", "a"), {"a": "many"})
+    assert extract(Extraction("lucid_x", "value", "a"), {"a": "12.5"})[0].value == 12.5
+
+
+# -- config remapping -------------------------------------------------------------------------------
+def contract_consensus() -> dict[str, Any]:
+    """blockchain-core.openapi.yaml ConsensusStatus: other fields than the guide's."""
+    return {"active": True, "current_round": 42, "participants_count": 5, "consensus_threshold": 0.67,
+            "last_consensus_time": "2026-01-01T00:00:00Z", "next_round_time": "2026-01-01T00:00:05Z"}
+
+
+def test_remap_check_to_the_contract_path_and_fields() -> None:
+    s = config.load(None, {"checks": {"consensus_status": {
+        "path": "/api/v1/consensus/status",
+        "fields": {"lucid_consensus_reached": "active"}},
+        "tron_network_status": {"path": "/api/v1/tron/network/status"}}})
+    checks, problems = merge(DEFAULT_CHECKS, s.checks)
+    assert not problems
+    by = {c.name: c for c in checks}
+    assert by["tron_network_status"].path == "/api/v1/tron/network/status"
+    samples, problems = extract_all(by["consensus_status"], contract_consensus())
+    assert not problems
+    assert one(samples, "lucid_consensus_reached") == 1.0
+
+
+def test_add_a_check_without_code() -> None:
+    s = config.load(None, {"checks": {"blockchain_info": {
+        "service": "blockchain-engine", "path": "/api/v1/blockchain/info",
+        "metrics": [{"metric": "lucid_blockchain_info_height", "field": "stats.height"}]}}})
+    checks, _ = merge(DEFAULT_CHECKS, s.checks)
+    new = next(c for c in checks if c.name == "blockchain_info")
+    samples, _ = extract_all(new, {"stats": {"height": 9}})
+    assert one(samples, "lucid_blockchain_info_height") == 9
+
+
+def test_bad_check_config_is_a_config_error() -> None:
+    with pytest.raises(config.ConfigError) as e:
+        config.load(None, {"checks": {"x": {"service": "a", "path": "/p", "metrics": [
+            {"metric": "bad name", "field": "a"}]}}})
+    assert "valid metric name" in str(e.value)
+
+
+def test_disable_a_check() -> None:
+    s = config.load(None, {"checks": {"gateway_cors": {"enabled": False}}})
+    checks, _ = merge(DEFAULT_CHECKS, s.checks)
+    assert "gateway_cors" not in {c.name for c in checks}
+
+
+# -- gateway and auth helpers ---------------------------------------------------------------------
+def headers(**h: str) -> CIMultiDictProxy[str]:
+    return CIMultiDictProxy(CIMultiDict({k.replace("_", "-"): v for k, v in h.items()}))
+
+
+def test_rate_limit_headers_read_from_one_reply() -> None:
+    samples = rate_limit_samples(200, headers(X_RateLimit_Limit="100", X_RateLimit_Remaining="42"))
+    assert one(samples, "lucid_gateway_rate_limit_limit") == 100
+    assert one(samples, "lucid_gateway_rate_limit_remaining") == 42
+    assert one(samples, "lucid_gateway_rate_limit_headers_present") == 1
+    samples = rate_limit_samples(200, headers())
+    assert one(samples, "lucid_gateway_rate_limit_headers_present") == 0
+    assert not [s for s in samples if s.name == "lucid_gateway_rate_limit_limit"]
+
+
+def test_cors_preflight_judgement() -> None:
+    o = "http://localhost:3000"
+    assert cors_ok(o, 200, headers(Access_Control_Allow_Origin=o, Access_Control_Allow_Methods="GET, POST"))
+    assert cors_ok(o, 204, headers(Access_Control_Allow_Origin="*"))
+    assert not cors_ok(o, 400, headers())
+    assert not cors_ok(o, 200, headers(Access_Control_Allow_Origin="https://other"))
+    assert not cors_ok(o, 200, headers(Access_Control_Allow_Origin=o, Access_Control_Allow_Methods="POST"))
+
+
+def jwt(claims: dict[str, Any]) -> str:
+    def b(d: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(d).encode()).rstrip(b"=").decode()
+
+    return f"{b({'alg': 'HS256'})}.{b(claims)}.c2ln"
+
+
+def test_jwt_expiry_from_exp_claim_without_verification() -> None:
+    assert jwt_expiry(jwt({"sub": "x", "exp": 1767225600})) == 1767225600.0
+    assert jwt_expiry(jwt({"sub": "x"})) is None
+    assert jwt_expiry("not-a-token") is None
+    assert jwt_expiry("a.!!!.c") is None
+
+
+def test_verify_reply_judgement() -> None:
+    empty: CIMultiDictProxy[str] = headers()
+    assert verify_ok(Reply(200, empty, b'{"valid": true}'))
+    assert not verify_ok(Reply(200, empty, b'{"valid": false}'))
+    assert not verify_ok(Reply(401, empty, b'{"detail": "Invalid token"}'))
+    assert verify_ok(Reply(204, empty, b""))
+
+
+def test_the_remapping_example_of_the_docs_is_a_valid_config() -> None:
+    import re
+
+    import yaml
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "status-checks.md").read_text()
+    block = next(b for b in re.findall(r"```yaml\n(.*?)```", doc, re.S) if b.startswith("checks:"))
+    s = config.load(None, yaml.safe_load(block))
+    checks, problems = merge(DEFAULT_CHECKS, s.checks)
+    assert not problems
+    by = {c.name: c for c in checks}
+    assert "gateway_cors" not in by and "blockchain_info" in by
+    samples, problems = extract_all(by["tron_network_status"], {
+        "latest_block": 5, "block_timestamp": 1767225600000, "sync_progress": 50})
+    assert not problems
+    assert one(samples, "lucid_tron_sync_progress_ratio") == 0.5
+
+
+def test_monitoring_token_from_env_or_file_and_redacted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from lucid_exporter.redact import redact
+
+    monkeypatch.setenv("LUCID_EXPORTER_STATUS__TOKEN", "env-token-abc123")
+    s = config.load(None)
+    assert s.status.token is not None and s.status.token.get_secret_value() == "env-token-abc123"
+    assert "env-token-abc123" not in redact("Bearer env-token-abc123")
+    monkeypatch.delenv("LUCID_EXPORTER_STATUS__TOKEN")
+    f = tmp_path / "token"
+    f.write_text("file-token-xyz789\n")
+    s = config.load(None, {"status": {"token_file": str(f)}})
+    assert s.status.token is not None and s.status.token.get_secret_value() == "file-token-xyz789"
+    assert "file-token-xyz789" not in config.dump_redacted(s)
+
+
+def test_checks_follow_their_service_and_token_checks_need_a_token() -> None:
+    from lucid_exporter import inventory
+    from lucid_exporter.probes import lucid
+
+    s = config.load(None, {"services": {"tron-client": {"enabled": False}}})
+    targets = {p.target for p in lucid.build(s, inventory.build(s))}
+    assert not {t for t in targets if t.startswith("tron-client/")}
+    assert "auth-service/auth_verify" not in targets and "admin-interface/admin_users_roles" not in targets
+    s = config.load(None, {"status": {"token": "t0k3n-for-test"}})
+    probes = lucid.build(s, inventory.build(s))
+    assert len(probes) == len(DEFAULT_CHECKS)
+    by = {p.target: p for p in probes}
+    assert {"blockchain-engine", "consensus_status"} <= by["blockchain-engine/consensus_status"].selectors
+    assert by["tron-client/trongrid_nowblock"].url == "https://api.trongrid.io/wallet/getnowblock"  # type: ignore[attr-defined]
+    assert lucid.build(config.load(None, {"status": {"enabled": False}}), inventory.build(s)) == []
