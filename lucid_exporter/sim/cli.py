@@ -25,7 +25,7 @@ def add_parser(sub: Any) -> None:
                    help="inject a fault at start (repeatable)")
     p.add_argument("--slot-seconds", type=float, default=5.0,
                    help="Lucid slot time: one block per slot (default 5; tests use ~1)")
-    p.add_argument("--token-ttl", type=float, default=86400.0,
+    p.add_argument("--token-ttl", type=float, default=30 * 86400.0,
                    help="life of the monitoring token written with --write-config (seconds)")
     p.add_argument("--log.level", dest="log_level", default="info")
     p.add_argument("--log.format", dest="log_format", default="logfmt", choices=["logfmt", "json"])
@@ -35,7 +35,7 @@ def build_stack(args: argparse.Namespace) -> SimStack:
     from . import world as status_world
 
     world = status_world.World(slot_seconds=max(0.05, getattr(args, "slot_seconds", 5.0)),
-                               token_ttl=getattr(args, "token_ttl", 86400.0))
+                               token_ttl=getattr(args, "token_ttl", 30 * 86400.0))
     return SimStack(host=args.host, base_port=args.base_port, control_port=args.control_port,
                     route_factories=[status_world.routes(world)],
                     extra_fault_kinds=dict(status_world.FAULT_KINDS),

@@ -112,7 +112,7 @@ def check_token(token: str) -> bool:
 class World:
     stack: SimStack | None = None
     slot_seconds: float = 5.0
-    token_ttl: float = 86400.0
+    token_ttl: float = 30 * 86400.0  # a monitoring token lives for weeks; alerts warn 7 days ahead
     t0: float = field(default_factory=time.time)
 
     def __post_init__(self) -> None:

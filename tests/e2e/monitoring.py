@@ -1,0 +1,145 @@
+"""A real Prometheus and Alertmanager around the exporter, and a webhook receiver that records pages.
+
+Prometheus loads the shipped rules with their ``for:`` durations shortened, so that a fault
+reaches the webhook in seconds; the expressions and thresholds are the shipped ones.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+import urllib.parse
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..support import ROOT, Proc, free_port, http_get, wait_port, wait_until
+
+RULES_DIR = ROOT / "alerts"
+
+
+def shortened_rules(dest: Path, for_seconds: int = 2) -> list[Path]:
+    """Copies of the shipped rule files with every ``for:`` cut to ``for_seconds``."""
+    dest.mkdir(parents=True, exist_ok=True)
+    out = []
+    for f in sorted(RULES_DIR.glob("*.rules.yml")):
+        data = yaml.safe_load(f.read_text())
+        for group in data.get("groups", []):
+            group["interval"] = "1s"
+            for rule in group.get("rules", []):
+                if "for" in rule:
+                    rule["for"] = f"{for_seconds}s"
+                if "keep_firing_for" in rule:
+                    rule["keep_firing_for"] = "0s"
+        path = dest / f.name
+        path.write_text(yaml.safe_dump(data, sort_keys=False))
+        out.append(path)
+    return out
+
+
+@dataclass
+class Webhook:
+    """Alertmanager's webhook receiver: every notification, in order of arrival."""
+
+    port: int = field(default_factory=free_port)
+    notifications: list[dict[str, Any]] = field(default_factory=list)
+    received_at: list[float] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        hook = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                hook.notifications.append(json.loads(body))
+                hook.received_at.append(time.time())
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def alerts(self, name: str, status: str, since: float = 0.0) -> list[tuple[float, dict[str, Any]]]:
+        found = []
+        for at, n in zip(list(self.received_at), list(self.notifications), strict=True):
+            if at < since:
+                continue
+            for a in n.get("alerts", []):
+                if a["labels"].get("alertname") == name and a["status"] == status:
+                    found.append((at, a))
+        return found
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@dataclass
+class Monitoring:
+    prometheus: Proc
+    alertmanager: Proc
+    webhook: Webhook
+    prometheus_url: str
+    alertmanager_url: str
+
+    def query(self, expr: str) -> list[dict[str, Any]]:
+        status, body = http_get(f"{self.prometheus_url}/api/v1/query?" + urllib.parse.urlencode({"query": expr}))
+        data = json.loads(body)
+        if status != 200 or data.get("status") != "success":
+            raise AssertionError(f"query {expr!r} failed: {body[:300]}")
+        return list(data["data"]["result"])
+
+    def firing(self) -> list[dict[str, Any]]:
+        _, body = http_get(f"{self.prometheus_url}/api/v1/alerts")
+        return [a for a in json.loads(body)["data"]["alerts"] if a["state"] == "firing"]
+
+    def wait_scraped(self, timeout: float = 30) -> None:
+        wait_until(lambda: self.query('up{job="lucid-exporter"} == 1'), timeout, what="exporter scraped")
+
+    def stop(self) -> None:
+        self.prometheus.stop()
+        self.alertmanager.stop()
+        self.webhook.stop()
+
+
+def start_monitoring(tmp: Path, exporter_url: str, rules: list[Path], scrape_timeout: str = "1s") -> Monitoring:
+    hook = Webhook()
+    am_port, prom_port = free_port(), free_port()
+    am_cfg = tmp / "alertmanager.yml"
+    am_cfg.write_text(yaml.safe_dump({
+        "route": {"receiver": "drill", "group_by": ["alertname", "cluster", "service"], "group_wait": "0s",
+                  "group_interval": "1s", "repeat_interval": "1h"},
+        "receivers": [{"name": "drill", "webhook_configs": [
+            {"url": f"http://127.0.0.1:{hook.port}/", "send_resolved": True}]}],
+    }))
+    am = Proc(["prometheus-alertmanager", f"--config.file={am_cfg}", f"--storage.path={tmp / 'am-data'}",
+               f"--web.listen-address=127.0.0.1:{am_port}", "--cluster.listen-address="], tmp / "alertmanager.log")
+    target = re.sub(r"^https?://", "", exporter_url)
+    prom_cfg = tmp / "prometheus.yml"
+    prom_cfg.write_text(yaml.safe_dump({
+        "global": {"scrape_interval": "1s", "evaluation_interval": "1s", "scrape_timeout": scrape_timeout},
+        "rule_files": [str(r) for r in rules],
+        "alerting": {"alertmanagers": [{"static_configs": [{"targets": [f"127.0.0.1:{am_port}"]}]}]},
+        "scrape_configs": [{"job_name": "lucid-exporter", "static_configs": [{"targets": [target]}]}],
+    }))
+    prom = Proc(["prometheus", f"--config.file={prom_cfg}", f"--storage.tsdb.path={tmp / 'prom-data'}",
+                 f"--web.listen-address=127.0.0.1:{prom_port}", "--rules.alert.resend-delay=1s"],
+                tmp / "prometheus.log")
+    try:
+        wait_port(am_port, proc=am.p, timeout=30)
+        wait_port(prom_port, proc=prom.p, timeout=30)
+    except Exception:
+        prom.stop()
+        am.stop()
+        hook.stop()
+        raise
+    return Monitoring(prom, am, hook, f"http://127.0.0.1:{prom_port}", f"http://127.0.0.1:{am_port}")
