@@ -44,8 +44,9 @@ def test_a_reply_over_the_size_limit_fails_that_check_with_reason_too_large(stac
     try:
         series = scrape(f"{small.url}/probe?target=node-management")
         assert value(series, "lucid_probe_success", target="node-management/poot_scores") == 0
-        assert value(series, "lucid_probe_errors_total", target="node-management/poot_scores",
-                     reason="too_large") == 1
+        # The start-up round may have counted one already.
+        assert (value(series, "lucid_probe_errors_total", target="node-management/poot_scores",
+                      reason="too_large") or 0) >= 1
         assert value(series, "lucid_probe_success", target="node-management/nodes_status") == 1
         assert value(series, "lucid_nodes_registered") == 8
     finally:
