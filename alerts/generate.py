@@ -1052,6 +1052,103 @@ ALERT_LIST: list[Alert] = [
 ]
 
 
+# --------------------------------------------------------------------------- metrics used
+# Every metric the rules read: where it is defined and what the rules assume about it. The
+# generator refuses a metric that is not listed here, so alerts/METRICS_USED.md stays complete.
+I2, I3, I4, I5 = "issue 2 (foundation)", "issue 3 (stores)", "issue 4 (containers, logs, host)", "issue 5 (status)"
+LEAD = " — name chosen by the lead where the issue leaves it open"
+METRICS: dict[str, tuple[str, str]] = {
+    "up": ("Prometheus", "`job` of the exporter's scrape job contains `lucid`"),
+    "scrape_duration_seconds": ("Prometheus", "same job selector"),
+    "lucid_exporter_build_info": (I2, "present on every successful scrape"),
+    "lucid_probe_success": (I2, "`{probe,target}`, 0/1"),
+    "lucid_probe_duration_seconds": (I2, "`{probe,target}`"),
+    "lucid_service_up": (I2, "`{service,cluster}`, service values as in inventory.py"),
+    "lucid_service_degraded": (I2, "`{service,cluster}`, 1 on status degraded"),
+    "lucid_service_health_duration_seconds": (I2, "`{service,cluster}`"),
+    "lucid_mongodb_up": (I3, "0/1"),
+    "lucid_mongodb_replset_initialized": (I3, "0 on NotYetInitialized"),
+    "lucid_mongodb_replset_member_state": (
+        I3, "`{set,member}`, MongoDB state codes (1 PRIMARY, 2 SECONDARY, 7 ARBITER)"),
+    "lucid_mongodb_authenticated": (I3, "0/1 from connectionStatus"),
+    "lucid_mongodb_connections": (I3 + LEAD, "`{state}` with state `current` and `available`"),
+    "lucid_mongodb_current_op_oldest_seconds": (I3 + LEAD, "age of the oldest running operation, 0 when none"),
+    "lucid_mongodb_index_present": (I3, "`{database,collection,index}`, 0/1"),
+    "lucid_redis_up": (I3, "0/1"),
+    "lucid_redis_memory_used_bytes": (I3, ""),
+    "lucid_redis_memory_max_bytes": (I3, "0 means no limit"),
+    "lucid_redis_maxmemory_policy": (I3, "`{policy}` one-hot"),
+    "lucid_elasticsearch_up": (I3, "explicit 0 when unreachable"),
+    "lucid_elasticsearch_cluster_health_status": (I3, "`{color}` one-hot over green, yellow, red"),
+    "lucid_container_running": (I4, "`{container}` = `lucid-<service>`, 0/1"),
+    "lucid_container_restart_count": (I4, "`{container}`, docker's RestartCount (a gauge that only grows)"),
+    "lucid_container_memory_usage_bytes": (I4 + LEAD, "`{container}`"),
+    "lucid_container_memory_limit_bytes": (I4 + LEAD, "`{container}`, 0 when unlimited"),
+    "lucid_log_lines_total": (I4 + LEAD, "`{container,level}` with level `ERROR`, `WARN`, `CRITICAL` (upper case)"),
+    "lucid_log_error_codes_total": (I4, "`{container,code}`, code like `LUCID_ERR_1001`"),
+    "lucid_docker_network_present": (I4 + LEAD, "`{network}`: `lucid-network`, `lucid-tron-network`"),
+    "lucid_tron_isolation_violations": (I4 + LEAD, "count of non-TRON containers on lucid-tron-network"),
+    "lucid_dns_resolves": (I4 + LEAD, "`{name}`, 0/1"),
+    "lucid_tcp_connect_success": (I4 + LEAD, "`{target}` as `host:port` (RDP rules match `:13389`/`:14389`)"),
+    "lucid_host_filesystem_free_bytes": (I4 + LEAD, "`{path}`"),
+    "lucid_host_filesystem_size_bytes": (I4 + LEAD, "`{path}`"),
+    "lucid_backup_last_timestamp_seconds": (I4, "`{kind}`: mongodb, redis; **0 when there is no backup**"),
+    "lucid_blockchain_latest_block_timestamp_seconds": (I5, "epoch seconds"),
+    "lucid_consensus_reached": (I5, "0/1"),
+    "lucid_anchoring_sessions": (I5, "`{state}`: pending, processing, completed, failed"),
+    "lucid_pipeline_sessions": (I5 + LEAD, "`{state}`; rules read `failed` and `error`"),
+    "lucid_chunk_queue_depth": (I5, ""),
+    "lucid_chunks_failed_total": (I5, "counter"),
+    "lucid_chunk_encryption_ok": (I5, "0/1"),
+    "lucid_rdp_ports": (I5, "`{state}`: available, allocated"),
+    "lucid_resource_monitor_last_sample_timestamp_seconds": (I5 + LEAD, "epoch seconds"),
+    "lucid_nodes": (I5, "`{status}`; rules read `active` (contract: active, inactive, pending, suspended, error)"),
+    "lucid_poot_score": (I5, "`{node}`"),
+    "lucid_poot_score_nodes": (I5, "number of nodes with a score"),
+    "lucid_admin_rbac_ok": (I5, "0/1"),
+    "lucid_admin_rbac_roles": (I5, "number of roles"),
+    "lucid_tron_network_connected": (I5, "0/1"),
+    "lucid_tron_latest_block_timestamp_seconds": (I5, "epoch seconds"),
+    "lucid_tron_wallets": (I5, "`{status}`; rules read `error`, `locked`, `inaccessible`"),
+    "lucid_usdt_transactions": (I5, "`{status}`: pending, confirmed, failed (USDT manager schema)"),
+    "lucid_usdt_balance": (I5, "`{wallet}`, in USDT (not in sun)"),
+    "lucid_gateway_rate_limit_limit": (I5, "from X-RateLimit-Limit; **absent (or 0) when the header is missing**"),
+    "lucid_gateway_cors_preflight_ok": (I5, "`{origin}`, 0/1"),
+    "lucid_auth_token_verify_ok": (I5, "0/1"),
+    "lucid_auth_probe_token_expiry_timestamp_seconds": (I5, "epoch seconds from the token's exp"),
+}
+METRIC_RE = re.compile(r"\b(lucid_[a-z0-9_]+|up|scrape_duration_seconds)\b(?!\s*\()")
+
+
+def metrics_of(expr: str) -> set[str]:
+    return set(METRIC_RE.findall(re.sub(r'"[^"]*"', '""', expr)))
+
+
+def render_metrics_used() -> str:
+    used: dict[str, list[str]] = {}
+    for a in ALERT_LIST:
+        for m in metrics_of(a.expr):
+            used.setdefault(m, []).append(a.name)
+    unknown = sorted(set(used) - set(METRICS))
+    if unknown:
+        raise SystemExit(f"metrics used by rules but not listed in METRICS: {unknown}")
+    lines = [
+        "# Metrics used by the alert rules",
+        "",
+        "GENERATED by `alerts/generate.py` from the rule expressions: every metric name the rules in",
+        "`alerts/*.rules.yml` read, the issue that defines it, and what the rules assume about its labels",
+        "and values. Reconcile with the probes when they are merged: a renamed metric or label value",
+        "silently disables the alerts that use it (the exporter's `LucidProbeFailing` does not catch that).",
+        "",
+        "| Metric | Defined by | Assumed labels / values | Alerts |",
+        "|---|---|---|---|",
+    ]
+    for m in sorted(used):
+        src, note = METRICS[m]
+        lines.append(f"| `{m}` | {src} | {note} | {', '.join(sorted(used[m]))} |")
+    return "\n".join(lines) + "\n"
+
+
 # --------------------------------------------------------------------------- rendering
 
 def _block(data: object, indent: int) -> str:
@@ -1139,6 +1236,7 @@ def outputs() -> dict[Path, str]:
         rb = RUNBOOKS / f"{f}.md"
         if rb.exists():
             out[rb] = render_runbook(rb.read_text())
+    out[ALERTS / "METRICS_USED.md"] = render_metrics_used()
     return out
 
 
