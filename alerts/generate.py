@@ -259,7 +259,7 @@ ALERT_LIST: list[Alert] = [
         name="LucidRedisMaxmemoryNotSet", file="foundation", problem="redis-memory-issues", severity="warning",
         expr="lucid_redis_memory_max_bytes == 0", for_="30m",
         summary="Redis has no maxmemory limit",
-        description="Redis maxmemory is 0 (unlimited); the guide sets 1 to 2 GB with allkeys-lru.",
+        description="Redis maxmemory is {{ $value }} (unlimited); the guide sets 1 to 2 GB with allkeys-lru.",
         why="The guide's solution sets maxmemory 1gb-2gb; without it Redis grows until the container is "
             "OOM-killed. A configuration state, so 30 minutes and a ticket.",
         fire=Case({"lucid_redis_memory_max_bytes": "0x40"}, at="40m",
@@ -426,7 +426,7 @@ ALERT_LIST: list[Alert] = [
         name="LucidRateLimiterNotRunning", file="gateway", problem="rate-limiting-not-working", severity="warning",
         expr='lucid_container_running{container="lucid-rate-limiter"} == 0', for_="5m",
         summary="The rate limiter container is not running",
-        description="Container lucid-rate-limiter is not running; rate limits are not enforced.",
+        description="Container {{ $labels.container }} is not running; rate limits are not enforced.",
         why="The rate limiter has no health endpoint in the guide, so its container state is watched; 5 "
             "minutes rides out a restart.",
         fire=Case({'lucid_container_running{container="lucid-rate-limiter"}': "0x15"},
@@ -670,7 +670,7 @@ ALERT_LIST: list[Alert] = [
         name="LucidAdminInterfaceNotRunning", file="admin", problem="admin-dashboard-not-loading",
         severity="critical", expr='lucid_container_running{container="lucid-admin-interface"} == 0', for_="5m",
         summary="The admin interface container is not running",
-        description="Container lucid-admin-interface is not running; the admin dashboard cannot load.",
+        description="Container {{ $labels.container }} is not running; the admin dashboard cannot load.",
         why="Tells a stopped container from a running one that fails its health check; 5 minutes rides out "
             "a restart.",
         fire=Case({'lucid_container_running{container="lucid-admin-interface"}': "0x15"},
@@ -732,7 +732,8 @@ ALERT_LIST: list[Alert] = [
         name="LucidTronNetworkMissing", file="tron", problem="tron-network-connection-failures", severity="critical",
         expr='lucid_docker_network_present{network="lucid-tron-network"} == 0', for_="5m",
         summary="The isolated TRON docker network is missing",
-        description="Docker network lucid-tron-network does not exist; the TRON services cannot reach each other.",
+        description="Docker network {{ $labels.network }} does not exist; the TRON services cannot reach each "
+                    "other.",
         why="The guide checks 'docker network ls | grep lucid-tron-network'; a missing network does not "
             "come back by itself.",
         fire=Case({'lucid_docker_network_present{network="lucid-tron-network"}': "0x15"},
@@ -838,7 +839,7 @@ ALERT_LIST: list[Alert] = [
         name="LucidDockerNetworkMissing", file="system", problem="inter-service-communication-failures",
         severity="critical", expr='lucid_docker_network_present{network="lucid-network"} == 0', for_="5m",
         summary="The lucid-network docker network is missing",
-        description="Docker network lucid-network does not exist; services cannot reach each other by name.",
+        description="Docker network {{ $labels.network }} does not exist; services cannot reach each other by name.",
         why="All inter-service traffic uses lucid-network.",
         fire=Case({'lucid_docker_network_present{network="lucid-network"}': "0x15"},
                   labels={"network": "lucid-network"},
