@@ -129,6 +129,11 @@ def down(name: str, file: str, problem: str, service: str, what: str, *, severit
 
 
 GIB = 1024**3
+# Services whose outage has its own alert (cluster down alerts above, or the store's own probe for
+# MongoDB, Redis and Elasticsearch); LucidServiceDown covers every other service.
+OWN_DOWN_ALERT = ("mongodb|redis|elasticsearch|auth-service|blockchain-engine|session-anchoring|session-pipeline"
+                  "|chunk-processor|rdp-manager|xrdp|session-controller|resource-monitor|node-management"
+                  "|admin-interface|tron-client|wallet-manager|usdt-manager")
 
 ALERT_LIST: list[Alert] = [
     # ------------------------------------------------------------------ foundation
@@ -798,14 +803,14 @@ ALERT_LIST: list[Alert] = [
     Alert(
         name="LucidServiceDown", file="system", problem="inter-service-communication-failures", severity="critical",
         cluster="{{ $labels.cluster }}", dashboard="lucid-overview",
-        expr='lucid_service_up{service=~"session-recorder|session-storage|session-api|api-gateway|payout-router'
-             '|trx-staking|payment-gateway"} == 0',
+        expr=f'lucid_service_up{{service!~"{OWN_DOWN_ALERT}"}} == 0',
         for_="5m",
         summary="A Lucid service does not answer its health check",
         description="Service {{ $labels.service }} (cluster {{ $labels.cluster }}) has failed its health check "
                     "for more than 5 minutes.",
-        why="Services without an alert of their own in their cluster's file; the cluster label comes from "
-            "the series so routing still follows the owning cluster. 5 minutes rides out a restart.",
+        why="Every service without a down alert of its own (api-gateway, session recorder / storage / API, payout "
+            "router, TRX staking, payment gateway, and any service added in the exporter's config); the cluster "
+            "label comes from the series so routing follows the owning cluster. 5 minutes rides out a restart.",
         fire=Case({'lucid_service_up{service="api-gateway",cluster="gateway"}': "0x15"},
                   labels={"service": "api-gateway", "cluster": "gateway"},
                   description="Service api-gateway (cluster gateway) has failed its health check for more than "

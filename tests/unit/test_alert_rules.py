@@ -253,3 +253,41 @@ def test_coverage_table_is_current_and_every_row_is_filled() -> None:
         cells = [c.strip() for c in row.strip("|").split("|")]
         assert all(cells), f"empty cell in {row}"
     assert coverage.main(["--check"]) == 0, "run python scripts/coverage.py and commit docs/coverage.md"
+
+
+def _selector_matches(selector: str, service: str) -> bool:
+    m = re.search(r'service(=~|!~|!=|=)"([^"]*)"', selector)
+    if m is None:
+        return True
+    op, value = m.groups()
+    full = re.fullmatch(value, service) is not None if "~" in op else value == service
+    return full if op in ("=", "=~") else not full
+
+
+def test_every_catalogue_service_has_exactly_one_down_alert() -> None:
+    from lucid_exporter.inventory import default_catalogue
+
+    down_rules = [r for r in RULES if re.match(r"lucid_service_up(\{[^}]*\})? == 0$", r["expr"])]
+    own_probe = {"mongodb": "LucidMongoDBDown", "redis": "LucidRedisDown", "elasticsearch": "LucidElasticsearchDown"}
+    names = {r["alert"] for r in RULES}
+    services = [s.name for s in default_catalogue().values() if s.health != "none"] + ["a-service-added-in-config"]
+    for service in services:
+        matching = [r["alert"] for r in down_rules if _selector_matches(r["expr"], service)]
+        if service in own_probe:
+            assert matching == [] and own_probe[service] in names, (service, matching)
+        else:
+            assert len(matching) == 1, f"{service}: down alerts {matching}"
+
+
+def test_example_alertmanager_config_is_valid_and_routes_by_severity() -> None:
+    amtool = shutil.which("amtool")
+    if amtool is None:
+        pytest.fail("amtool is not installed (Debian package 'prometheus-alertmanager')")
+    config = str(ALERTS / "alertmanager.example.yml")
+    res = subprocess.run([amtool, "check-config", config], capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stdout + res.stderr
+    for severity, receiver in (("critical", "lucid-page"), ("warning", "lucid-ticket"), ("info", "lucid-null")):
+        res = subprocess.run([amtool, "config", "routes", "test", f"--config.file={config}", f"severity={severity}",
+                              "cluster=foundation", "problem=redis-memory-issues"],
+                             capture_output=True, text=True, timeout=60)
+        assert res.stdout.strip() == receiver, res.stdout + res.stderr
