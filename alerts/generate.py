@@ -408,7 +408,8 @@ ALERT_LIST: list[Alert] = [
         summary="The API gateway sends no rate limit",
         description="The API gateway answers without X-RateLimit-Limit (or with 0): requests are not rate limited.",
         why="The guide expects refusals past 100 requests a minute; a gateway that is up but sends no limit "
-            "does not enforce it. 10 minutes covers a rate limiter restart.",
+            "does not enforce it. 10 minutes covers a rate limiter restart. A deployment that disables the "
+            "exporter's rate-limit check must drop the absent() branch.",
         fire=Case({'lucid_service_up{service="api-gateway",cluster="gateway"}': "1x15"},
                   description="The API gateway answers without X-RateLimit-Limit (or with 0): requests are not "
                               "rate limited."),
