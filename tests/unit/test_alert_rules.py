@@ -291,3 +291,13 @@ def test_example_alertmanager_config_is_valid_and_routes_by_severity() -> None:
                               "cluster=foundation", "problem=redis-memory-issues"],
                              capture_output=True, text=True, timeout=60)
         assert res.stdout.strip() == receiver, res.stdout + res.stderr
+
+
+def test_drill_rules_keep_every_alert_with_a_short_for(tmp_path: Path) -> None:
+    assert generate.main(["--drill-dir", str(tmp_path), "--drill-for", "5s"]) == 0
+    files = sorted(str(p) for p in tmp_path.glob("*.rules.yml"))
+    res = subprocess.run([_promtool(), "check", "rules", *files], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stdout + res.stderr
+    drill = [rule for f in files for g in yaml.safe_load(Path(f).read_text())["groups"] for rule in g["rules"]]
+    assert {r["for"] for r in drill} == {"5s"}
+    assert [r["alert"] for r in drill] == [r["alert"] for r in RULES]
