@@ -1221,10 +1221,10 @@ def render_tests(file: str, alerts: list[Alert]) -> str:
 
 def _alerts_table(slug: str) -> str:
     rows = [a for a in ALERT_LIST if a.problem == slug]
-    lines = ["| Alert | Severity | For | Expression |", "|---|---|---|---|"]
+    lines = ["| Alert | Severity | For | Meaning | Expression |", "|---|---|---|---|---|"]
     for a in rows:
         expr = a.expr.replace("|", "\\|")
-        lines.append(f"| `{a.name}` | {a.severity} | {a.for_} | `{expr}` |")
+        lines.append(f"| `{a.name}` | {a.severity} | {a.for_} | {a.summary} | `{expr}` |")
     return "\n".join(lines) + "\n"
 
 
