@@ -753,11 +753,10 @@ ALERT_LIST: list[Alert] = [
         name="LucidTronIsolationViolated", file="tron", problem="tron-network-connection-failures",
         severity="warning", expr="lucid_tron_isolation_violations > 0", for_="15m",
         summary="Non-TRON containers are attached to the TRON network",
-        description="{{ $value }} containers that are not TRON payment services are attached to "
-                    "lucid-tron-network.",
+        description="Containers on lucid-tron-network that are not TRON payment services: {{ $value }}.",
         why="The guide keeps the TRON cluster isolated; a violation is a security ticket, not a page.",
         fire=Case({"lucid_tron_isolation_violations": "1x20"}, at="20m",
-                  description="1 containers that are not TRON payment services are attached to lucid-tron-network."),
+                  description="Containers on lucid-tron-network that are not TRON payment services: 1."),
         silent=Case({"lucid_tron_isolation_violations": "0x20"}, at="20m"),
     ),
     down("LucidWalletManagerDown", "tron", "wallet-management-failures", "wallet-manager", "The wallet manager"),
