@@ -78,6 +78,10 @@ class Webhook:
                     found.append((at, a))
         return found
 
+    def alerts_since(self, since: float, status: str) -> list[str]:
+        return [a["labels"]["alertname"] for at, n in zip(list(self.received_at), list(self.notifications), strict=True)
+                if at >= since for a in n.get("alerts", []) if a["status"] == status]
+
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
@@ -93,7 +97,10 @@ class Monitoring:
 
     def query(self, expr: str) -> list[dict[str, Any]]:
         status, body = http_get(f"{self.prometheus_url}/api/v1/query?" + urllib.parse.urlencode({"query": expr}))
-        data = json.loads(body)
+        try:
+            data = json.loads(body)
+        except json.JSONDecodeError:
+            data = {}
         if status != 200 or data.get("status") != "success":
             raise AssertionError(f"query {expr!r} failed: {body[:300]}")
         return list(data["data"]["result"])
@@ -103,7 +110,13 @@ class Monitoring:
         return [a for a in json.loads(body)["data"]["alerts"] if a["state"] == "firing"]
 
     def wait_scraped(self, timeout: float = 30) -> None:
-        wait_until(lambda: self.query('up{job="lucid-exporter"} == 1'), timeout, what="exporter scraped")
+        def scraped() -> bool:
+            try:
+                return bool(self.query('up{job="lucid-exporter"} == 1'))
+            except AssertionError:  # Prometheus answers 503 while it starts
+                return False
+
+        wait_until(scraped, timeout, what="exporter scraped")
 
     def stop(self) -> None:
         self.prometheus.stop()
@@ -114,6 +127,7 @@ class Monitoring:
 def start_monitoring(tmp: Path, exporter_url: str, rules: list[Path], scrape_timeout: str = "1s") -> Monitoring:
     hook = Webhook()
     am_port, prom_port = free_port(), free_port()
+    tmp.mkdir(parents=True, exist_ok=True)
     am_cfg = tmp / "alertmanager.yml"
     am_cfg.write_text(yaml.safe_dump({
         "route": {"receiver": "drill", "group_by": ["alertname", "cluster", "service"], "group_wait": "0s",
