@@ -227,6 +227,7 @@ class Board:
             links: list[dict[str, Any]] | None = None, min_: float | None = None,
             max_: float | None = None) -> None:
         assert topic in GUIDE_TOPICS, topic
+        instant = kind == "histogram"  # a distribution of the current values, not of the whole range
         defaults: dict[str, Any] = {"unit": unit, "mappings": mappings or [], "thresholds": steps or GREEN}
         if min_ is not None:
             defaults["min"] = min_
@@ -242,7 +243,7 @@ class Board:
             "fieldConfig": {"defaults": defaults, "overrides": []},
             "options": {**_OPTIONS[kind], **(options or {})},
             "targets": [{"refId": chr(ord("A") + i), "datasource": DS, "expr": expr, "legendFormat": legend,
-                         "range": True, "instant": False, "editorMode": "code"}
+                         "range": not instant, "instant": instant, "editorMode": "code"}
                         for i, (expr, legend) in enumerate(targets)],
         }
         if links:
@@ -722,7 +723,7 @@ def exporter() -> Board:
            w=6)
     b.ts("Success by probe kind", t, "Share of successful probes per kind.", "percentunit",
          [(f"avg by (probe) (lucid_probe_success{{{sel}}})", "{{probe}}")], w=12, min_=0, max_=1)
-    b.stat("Failing targets", t, "Each probe target, DOWN when its last run failed.", "none",
+    b.stat("Probe targets", t, "Each probe target: FAILING when its last run failed.", "none",
            [(f"lucid_probe_success{{{sel}}}", "{{probe}} {{target}}")], w=12, mappings=OK_MAPPINGS,
            steps=thresholds((None, "red"), (1, "green")))
     b.row("Durations")

@@ -204,3 +204,15 @@ def test_panel_queries_use_concrete_current_values_and_skip_hidden_targets() -> 
                                                 {"refId": "B", "expr": "hidden", "hide": True}]}]}]}
     (q,) = queries.panel_queries(d)
     assert (q.dashboard, q.panel_id, q.ref_id, q.expr) == ("t", 2, "A", 'up{job="lucid",service=~".*"}')
+
+
+@pytest.mark.parametrize("uid", UIDS)
+def test_panels_fit_the_grid_without_overlapping(uid: str) -> None:
+    taken: set[tuple[int, int]] = set()
+    for p in DASHBOARDS[uid]["panels"]:
+        g = p["gridPos"]
+        assert g["w"] > 0 and g["h"] > 0 and g["x"] >= 0 and g["x"] + g["w"] <= 24, (uid, p["title"])
+        cells = {(x, y) for x in range(g["x"], g["x"] + g["w"]) for y in range(g["y"], g["y"] + g["h"])}
+        assert not cells & taken, f"{uid}: panel {p['title']!r} overlaps another"
+        taken |= cells
+        assert p["type"] in {"row", "stat", "timeseries", "bargauge", "histogram"}, p["type"]
