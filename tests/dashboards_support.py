@@ -42,3 +42,25 @@ def committed_dashboards() -> dict[str, dict[str, Any]]:
 
 def dashboard_paths() -> list[Path]:
     return sorted(DASHBOARD_DIR.glob("*.json"))
+
+
+# Series Prometheus writes itself; the panels that use them return data without them
+# (the alert panels add "or vector(0)").
+FROM_PROMETHEUS = frozenset({"ALERTS"})
+
+
+def all_panel_queries(rate_interval: str = "1m", interval: str = "15s", values: dict[str, Any] | None = None,
+                      ) -> list[Any]:
+    """Every panel query of every committed dashboard, substituted (``queries.PanelQuery``)."""
+    out: list[Any] = []
+    for d in committed_dashboards().values():
+        out += queries.panel_queries(d, values, rate_interval=rate_interval, interval=interval)
+    return out
+
+
+def metrics_not_exported(expr: str, exported: frozenset[str] | set[str]) -> set[str]:
+    """The metrics ``expr`` uses that are not in ``exported`` (sample names of the exporter's /metrics).
+
+    The rule of the live tests: a panel query must return data when this is empty.
+    """
+    return set(generate.metric_names(expr)) - set(exported) - FROM_PROMETHEUS

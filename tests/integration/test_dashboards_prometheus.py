@@ -12,15 +12,17 @@ Queries over metrics the exporter does not produce yet are printed; they fail on
 
 from __future__ import annotations
 
+import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
 from ..conftest import Exporter, Sim, start_exporter, start_sim
-from ..dashboards_support import committed_dashboards, generate, queries
+from ..dashboards_support import committed_dashboards, generate, metrics_not_exported, queries
 from ..servers_prometheus import Prometheus, start_prometheus
 from ..support import http_get, parse_metrics, scrape, value, wait_until
 
@@ -36,14 +38,12 @@ PRODUCED_BY_THE_HEALTHY_SIM = (
     "lucid_service_http_status", "lucid_probe_success", "lucid_probe_duration_seconds",
     "lucid_probe_errors_total", "lucid_exporter_build_info",
 )
-# Series Prometheus writes itself; the panels that use them return data without them.
-FROM_PROMETHEUS = frozenset({"ALERTS"})
-
 # Grafana's $__rate_interval is max(4 x scrape interval, $__interval + scrape interval).
 RATE_INTERVAL = "1m"
 INTERVAL = "15s"
 
 DASHBOARDS = committed_dashboards()
+T = TypeVar("T")
 
 
 @dataclass
@@ -57,10 +57,10 @@ class Stack:
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     tmp: Path = tmp_path_factory.mktemp("dashboards")
-    sim = start_sim(tmp)
+    sim = _retry(lambda: start_sim(tmp))
     exporter = prometheus = None
     try:
-        exporter = start_exporter(tmp, sim.config)
+        exporter = _retry(lambda: start_exporter(tmp, sim.config))
         metrics = f"{exporter.url}/metrics"
         # A short fault, cleared before Prometheus starts, so that lucid_probe_errors_total exists
         # (it is only written once a probe has failed) while the stack itself is healthy again.
@@ -71,7 +71,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         wait_until(lambda: value(scrape(metrics), "lucid_service_up", service="auth-service") == 1,
                    what="auth-service healthy again")
         host_port = exporter.url.removeprefix("http://")
-        prometheus = start_prometheus(tmp, [host_port], scrape_interval="1s")
+        prometheus = _retry(lambda: start_prometheus(tmp, [host_port], scrape_interval="1s"))
         # A few scrapes, so that rate() and increase() over $__rate_interval have two samples or more.
         wait_until(lambda: _scrapes(prometheus) >= 5, timeout=60, interval=0.5, what="5 scrapes of the exporter")
         status, body = http_get(metrics)
@@ -86,6 +86,19 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         sim.proc.stop()
 
 
+def _retry(start: Callable[[], T], attempts: int = 3) -> T:
+    """Start a server, again when it exits at once: a free port can be taken by another test
+    process between the moment it is picked and the moment the server binds it."""
+    for i in range(attempts):
+        try:
+            return start()
+        except RuntimeError:  # "process exited ... before listening"
+            if i == attempts - 1:
+                raise
+            time.sleep(0.5)
+    raise AssertionError("unreachable")
+
+
 def _scrapes(p: Prometheus) -> float:
     res = p.result('count_over_time(lucid_exporter_build_info{job="lucid"}[1m])')
     return float(res[0]["value"][1]) if res else 0.0
@@ -97,7 +110,7 @@ def _queries(uid: str) -> list[queries.PanelQuery]:  # type: ignore[name-defined
 
 def _missing(stack: Stack, q: queries.PanelQuery) -> set[str]:  # type: ignore[name-defined]
     """The metrics of ``q`` that the exporter does not produce (empty: ``q`` must return data)."""
-    return generate.metric_names(q.expr) - stack.exported - FROM_PROMETHEUS
+    return metrics_not_exported(q.expr, stack.exported)
 
 
 @pytest.mark.parametrize("uid", sorted(DASHBOARDS))
@@ -152,3 +165,9 @@ def test_overview_shows_every_service_of_the_catalogue_up(stack: Stack) -> None:
     assert len(firing) == 3 * (len(generate.CLUSTERS) + 1)
     for q in firing:  # no alert rules loaded: every count is an explicit 0, not "No data"
         assert [s["value"][1] for s in stack.prometheus.result(q.expr)] == ["0"], q
+
+
+def test_the_checks_catch_a_broken_query_and_a_panel_without_data(stack: Stack) -> None:
+    assert stack.prometheus.query("sum(rate(lucid_probe_errors_total[1m])")["status"] == "error"
+    assert stack.prometheus.query('lucid_service_up{service=~"$service"}')["status"] == "success"
+    assert stack.prometheus.result('lucid_service_up{service="no-such-service"}') == []
