@@ -57,19 +57,10 @@ class Stack:
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     tmp: Path = tmp_path_factory.mktemp("dashboards")
-    sim = _retry(lambda: start_sim(tmp))
-    exporter = prometheus = None
+    sim, exporter = _retry(lambda: _sim_and_exporter(tmp))
+    prometheus = None
     try:
-        exporter = _retry(lambda: start_exporter(tmp, sim.config))
         metrics = f"{exporter.url}/metrics"
-        # A short fault, cleared before Prometheus starts, so that lucid_probe_errors_total exists
-        # (it is only written once a probe has failed) while the stack itself is healthy again.
-        sim.fault("auth-service", "error")
-        wait_until(lambda: value(scrape(metrics), "lucid_probe_errors_total", target="auth-service") is not None,
-                   what="a probe error counted")
-        sim.clear()
-        wait_until(lambda: value(scrape(metrics), "lucid_service_up", service="auth-service") == 1,
-                   what="auth-service healthy again")
         host_port = exporter.url.removeprefix("http://")
         prometheus = _retry(lambda: start_prometheus(tmp, [host_port], scrape_interval="1s"))
         # A few scrapes, so that rate() and increase() over $__rate_interval have two samples or more.
@@ -81,20 +72,42 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     finally:
         if prometheus is not None:
             prometheus.stop()
-        if exporter is not None:
-            exporter.proc.stop()
+        exporter.proc.stop()
         sim.proc.stop()
 
 
+def _sim_and_exporter(tmp: Path) -> tuple[Sim, Exporter]:
+    sim = start_sim(tmp)
+    exporter = None
+    try:
+        exporter = start_exporter(tmp, sim.config)
+        metrics = f"{exporter.url}/metrics"
+        # A short fault, cleared before Prometheus starts, so that lucid_probe_errors_total exists
+        # (it is only written once a probe has failed) while the stack itself is healthy again.
+        sim.fault("auth-service", "error")
+        wait_until(lambda: value(scrape(metrics), "lucid_probe_errors_total", target="auth-service") is not None,
+                   what="a probe error counted")
+        sim.clear()
+        wait_until(lambda: value(scrape(metrics), "lucid_service_up", service="auth-service") == 1,
+                   what="auth-service healthy again")
+        return sim, exporter
+    except BaseException:
+        if exporter is not None:
+            exporter.proc.stop()
+        sim.proc.stop()
+        raise
+
+
 def _retry(start: Callable[[], T], attempts: int = 3) -> T:
-    """Start a server, again when it exits at once: a free port can be taken by another test
-    process between the moment it is picked and the moment the server binds it."""
+    """Start servers, again when that fails: a free port can be taken by another test process
+    between the moment it is picked and the moment the server binds it."""
     for i in range(attempts):
         try:
             return start()
-        except RuntimeError:  # "process exited ... before listening"
+        except (RuntimeError, AssertionError, TimeoutError) as e:
             if i == attempts - 1:
                 raise
+            warnings.warn(f"starting the test servers failed ({e}); trying again", stacklevel=1)
             time.sleep(0.5)
     raise AssertionError("unreachable")
 
