@@ -29,6 +29,7 @@ lucid-exporter demo is running (logs in $DEMO/):
   sim control      http://127.0.0.1:18079/
   inject a fault   curl -X PUT http://127.0.0.1:18079/faults/auth-service/down
   clear faults     curl -X DELETE http://127.0.0.1:18079/faults
+  dashboards       grafana/dashboards/ (Grafana compose snippet in docs/dashboards.md)
 
 Press Ctrl-C to stop.
 MSG

@@ -1,0 +1,846 @@
+#!/usr/bin/env python3
+"""Generates the Lucid Grafana dashboards, their metric list and their docs table.
+
+    python grafana/generate.py            # write grafana/dashboards/*.json, METRICS_USED.md, docs table
+    python grafana/generate.py --check    # exit 1 when a committed file differs from the generated one
+
+Plain dicts, no dependency: the dashboard JSON model is stable and small enough that a
+typed SDK would add a dependency (and a pinned Grafana schema version) for little gain.
+The tests regenerate everything and fail when the committed files differ.
+
+Every metric a dashboard uses is registered once, in ``METRICS`` below, with the issue that
+defines it; a query naming an unregistered metric stops the generation. That table is the
+place to reconcile names with the probes when they are merged.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+DASHBOARD_DIR = HERE / "dashboards"
+METRICS_DOC = HERE / "METRICS_USED.md"
+DOCS = ROOT / "docs" / "dashboards.md"
+DOCS_BEGIN = "<!-- BEGIN generated dashboard list: python grafana/generate.py -->"
+DOCS_END = "<!-- END generated dashboard list -->"
+
+SCHEMA_VERSION = 39
+DS: dict[str, str] = {"type": "prometheus", "uid": "${datasource}"}
+TAG = "lucid"
+
+# The ten clusters of the guide, in its order (same as lucid_exporter.inventory.CLUSTERS; tested).
+CLUSTERS: tuple[str, ...] = (
+    "foundation", "auth", "gateway", "blockchain", "sessions", "rdp", "nodes", "admin", "tron", "system",
+)
+CLUSTER_TITLES: dict[str, str] = {
+    "foundation": "Foundation services", "auth": "Authentication", "gateway": "API gateway",
+    "blockchain": "Blockchain core", "sessions": "Session management", "rdp": "RDP services",
+    "nodes": "Node management", "admin": "Admin interface", "tron": "TRON payment", "system": "System-wide",
+}
+
+# The guide's 27 problems, by cluster, with their titles exactly as the guide writes them.
+PROBLEMS: dict[str, tuple[str, ...]] = {
+    "foundation": ("MongoDB Connection Failures", "MongoDB Performance Issues", "Redis Connection Failures",
+                   "Redis Memory Issues", "Elasticsearch Cluster Health Issues"),
+    "auth": ("JWT Token Validation Failures", "Hardware Wallet Connection Issues"),
+    "gateway": ("Rate Limiting Not Working", "CORS Errors"),
+    "blockchain": ("Consensus Failures", "Session Anchoring Failures"),
+    "sessions": ("Session Pipeline Failures", "Chunk Processing Failures"),
+    "rdp": ("RDP Connection Failures", "Resource Monitoring Failures"),
+    "nodes": ("Node Registration Failures", "PoOT Score Calculation Failures"),
+    "admin": ("Admin Dashboard Not Loading", "RBAC Permission Errors"),
+    "tron": ("TRON Network Connection Failures", "Wallet Management Failures", "USDT Transaction Failures"),
+    "system": ("Inter-Service Communication Failures", "System Performance Degradation",
+               "Log Analysis and Error Detection", "Complete System Failure", "Data Loss or Corruption"),
+}
+# The exporter's own dashboard belongs to the guide's closing section.
+MONITORING = "Monitoring and Alerting"
+GUIDE_TOPICS: tuple[str, ...] = (*(p for ps in PROBLEMS.values() for p in ps), MONITORING)
+
+# ---------------------------------------------------------------------------------------------
+# Every metric the dashboards use: name -> where it is defined. The one place to rename.
+# "issue N" = named by that issue; "lead" = name given by the lead where the issue left it open;
+# "chosen here" = left open by the issue and the lead, named here (reconcile at merge).
+# "prometheus" = written by Prometheus itself, not the exporter.
+METRICS: dict[str, str] = {
+    # issue 2: health and self-metrics (on main)
+    "lucid_service_up": "issue 2", "lucid_service_degraded": "issue 2",
+    "lucid_service_health_duration_seconds": "issue 2", "lucid_service_http_status": "issue 2",
+    "lucid_probe_success": "issue 2", "lucid_probe_duration_seconds": "issue 2",
+    "lucid_probe_errors_total": "issue 2", "lucid_exporter_build_info": "issue 2",
+    # issue 3: MongoDB
+    "lucid_mongodb_up": "issue 3", "lucid_mongodb_ping_seconds": "issue 3",
+    "lucid_mongodb_replset_initialized": "issue 3 (lead)", "lucid_mongodb_replset_my_state": "issue 3",
+    "lucid_mongodb_replset_member_state": "issue 3", "lucid_mongodb_replset_member_health": "issue 3",
+    "lucid_mongodb_replset_member_optime_lag_seconds": "issue 3",
+    "lucid_mongodb_authenticated": "issue 3 (lead)", "lucid_mongodb_connections": "lead",
+    "lucid_mongodb_opcounters_total": "chosen here", "lucid_mongodb_memory_resident_bytes": "chosen here",
+    "lucid_mongodb_current_op_active": "chosen here", "lucid_mongodb_current_op_waiting_for_lock": "chosen here",
+    "lucid_mongodb_current_op_oldest_seconds": "chosen here", "lucid_mongodb_db_data_bytes": "chosen here",
+    "lucid_mongodb_index_present": "issue 3 (lead)",
+    # issue 3: Redis
+    "lucid_redis_up": "issue 3", "lucid_redis_ping_seconds": "issue 3",
+    "lucid_redis_memory_used_bytes": "issue 3", "lucid_redis_memory_max_bytes": "issue 3",
+    "lucid_redis_maxmemory_policy": "issue 3", "lucid_redis_evicted_keys_total": "lead",
+    "lucid_redis_expired_keys_total": "lead", "lucid_redis_db_keys": "issue 3",
+    "lucid_redis_connected_clients": "chosen here", "lucid_redis_rejected_connections_total": "chosen here",
+    "lucid_redis_rate_limit_keys": "issue 3",
+    # issue 3: Elasticsearch
+    "lucid_elasticsearch_up": "issue 3 (lead)", "lucid_elasticsearch_cluster_health_status": "issue 3",
+    "lucid_elasticsearch_shards": "chosen here", "lucid_elasticsearch_nodes": "chosen here",
+    "lucid_elasticsearch_pending_tasks": "chosen here",
+    "lucid_elasticsearch_node_heap_used_bytes": "chosen here",
+    "lucid_elasticsearch_node_heap_max_bytes": "chosen here",
+    # issue 4: containers, networks, logs, host
+    "lucid_container_present": "issue 4", "lucid_container_running": "issue 4",
+    "lucid_container_health_status": "issue 4", "lucid_container_restart_count": "issue 4",
+    "lucid_container_oom_killed": "issue 4", "lucid_container_cpu_seconds_total": "lead",
+    "lucid_container_memory_usage_bytes": "lead", "lucid_container_memory_limit_bytes": "lead",
+    "lucid_docker_network_present": "issue 4", "lucid_tron_isolation_violations": "issue 4",
+    "lucid_docker_disk_usage_bytes": "chosen here",
+    "lucid_log_lines_total": "issue 4", "lucid_log_error_codes_total": "issue 4",
+    "lucid_log_slow_lines_total": "issue 4", "lucid_log_auth_failure_lines_total": "chosen here",
+    "lucid_dns_resolves": "issue 4", "lucid_tcp_connect_success": "issue 4",
+    "lucid_tcp_connect_seconds": "chosen here",
+    "lucid_host_filesystem_free_bytes": "lead", "lucid_host_filesystem_size_bytes": "lead",
+    "lucid_backup_last_timestamp_seconds": "issue 4", "lucid_backup_last_size_bytes": "issue 4",
+    # issue 5: Lucid status APIs
+    "lucid_blockchain_block_height": "issue 5", "lucid_blockchain_latest_block_timestamp_seconds": "issue 5",
+    "lucid_consensus_round": "issue 5", "lucid_consensus_reached": "issue 5",
+    "lucid_consensus_participants": "issue 5",
+    "lucid_poot_score": "issue 5", "lucid_poot_score_nodes": "issue 5",
+    "lucid_poot_score_min": "chosen here", "lucid_poot_score_mean": "chosen here",
+    "lucid_poot_score_max": "chosen here",
+    "lucid_anchoring_sessions": "issue 5", "lucid_anchoring_last_anchor_timestamp_seconds": "issue 5",
+    "lucid_pipeline_sessions": "issue 5", "lucid_chunk_queue_depth": "issue 5",
+    "lucid_chunks_failed_total": "issue 5", "lucid_chunk_encryption_ok": "issue 5",
+    "lucid_rdp_ports": "issue 5", "lucid_rdp_sessions_active": "issue 5",
+    "lucid_resource_monitor_last_sample_timestamp_seconds": "issue 5",
+    "lucid_nodes": "issue 5", "lucid_admin_rbac_roles": "issue 5", "lucid_admin_rbac_ok": "issue 5",
+    "lucid_tron_network_connected": "issue 5", "lucid_tron_latest_block_timestamp_seconds": "issue 5",
+    "lucid_tron_wallets": "issue 5", "lucid_usdt_transactions": "issue 5", "lucid_usdt_balance": "issue 5",
+    "lucid_gateway_rate_limit_limit": "issue 5", "lucid_gateway_rate_limit_remaining": "issue 5",
+    "lucid_gateway_cors_preflight_ok": "issue 5", "lucid_auth_token_verify_ok": "issue 5",
+    "lucid_auth_probe_token_expiry_timestamp_seconds": "issue 5",
+    # Prometheus itself (issue 6's alert rules fire these)
+    "ALERTS": "prometheus",
+}
+SEVERITIES: tuple[str, ...] = ("critical", "warning", "info")
+
+# ---------------------------------------------------------------------------------------------
+# PromQL metric-name extraction (also used by the tests): strings, label matchers, ranges and
+# grouping clauses removed; what is left that is an identifier not followed by "(" is a metric.
+_KEYWORDS = {"by", "without", "on", "ignoring", "group_left", "group_right", "bool", "and", "or", "unless",
+             "offset", "inf", "nan", "atan2"}
+_GROUPING = re.compile(r"\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)")
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'|`[^`]*`')
+_IDENT = re.compile(r"(?<![\w.:$])([a-zA-Z_:][a-zA-Z0-9_:]*)(?![\w:]|\s*\()")
+_LABEL_VALUES = re.compile(r"label_values\(\s*([^,)]*)")
+
+
+def metric_names(expr: str) -> set[str]:
+    """The metric names a PromQL expression (or a label_values() variable query) selects."""
+    m = _LABEL_VALUES.match(expr.strip())
+    if m:
+        expr = m.group(1) or ""
+    s = _STRING.sub('""', expr)
+    s = re.sub(r"\{[^}]*\}", " ", s)
+    s = re.sub(r"\[[^\]]*\]", " ", s)
+    s = _GROUPING.sub(" ", s)
+    return {n for n in _IDENT.findall(s) if n.lower() not in _KEYWORDS and not n.startswith("__")}
+
+
+# ---------------------------------------------------------------------------------------------
+# Panel and dashboard builders.
+UP_MAPPINGS: list[dict[str, Any]] = [{"type": "value", "options": {
+    "0": {"text": "DOWN", "color": "red", "index": 0}, "1": {"text": "UP", "color": "green", "index": 1}}}]
+OK_MAPPINGS: list[dict[str, Any]] = [{"type": "value", "options": {
+    "0": {"text": "FAILING", "color": "red", "index": 0}, "1": {"text": "OK", "color": "green", "index": 1}}}]
+YES_MAPPINGS: list[dict[str, Any]] = [{"type": "value", "options": {
+    "0": {"text": "NO", "color": "red", "index": 0}, "1": {"text": "YES", "color": "green", "index": 1}}}]
+BAD_MAPPINGS: list[dict[str, Any]] = [{"type": "value", "options": {
+    "0": {"text": "NO", "color": "green", "index": 0}, "1": {"text": "YES", "color": "red", "index": 1}}}]
+ES_MAPPINGS: list[dict[str, Any]] = [{"type": "value", "options": {
+    "0": {"text": "green", "color": "green", "index": 0}, "1": {"text": "yellow", "color": "yellow", "index": 1},
+    "2": {"text": "red", "color": "red", "index": 2}}}]
+
+
+def thresholds(*steps: tuple[float | None, str]) -> dict[str, Any]:
+    return {"mode": "absolute", "steps": [{"color": c, "value": v} for v, c in steps]}
+
+
+GREEN = thresholds((None, "green"))
+COUNT_BAD = thresholds((None, "green"), (1, "red"))
+COUNT_WARN = thresholds((None, "green"), (1, "orange"), (5, "red"))
+
+Target = tuple[str, str]  # (expr, legendFormat)
+
+
+@dataclass
+class Board:
+    uid: str
+    title: str
+    description: str
+    tags: list[str]
+    variables: list[dict[str, Any]] = field(default_factory=list)
+    links: list[dict[str, Any]] = field(default_factory=list)
+    panels: list[dict[str, Any]] = field(default_factory=list)
+    _id: int = 0
+    _x: int = 0
+    _y: int = 0
+    _h: int = 0
+
+    def _next_id(self) -> int:
+        self._id += 1
+        return self._id
+
+    def row(self, title: str) -> None:
+        self._newline()
+        self.panels.append({"type": "row", "id": self._next_id(), "title": title, "collapsed": False,
+                            "gridPos": {"h": 1, "w": 24, "x": 0, "y": self._y}, "panels": []})
+        self._y += 1
+
+    def _newline(self) -> None:
+        if self._x:
+            self._y += self._h
+            self._x, self._h = 0, 0
+
+    def _place(self, w: int, h: int) -> dict[str, int]:
+        if self._x + w > 24:
+            self._newline()
+        pos = {"h": h, "w": w, "x": self._x, "y": self._y}
+        self._x += w
+        self._h = max(self._h, h)
+        return pos
+
+    def add(self, kind: str, title: str, topic: str, what: str, unit: str, targets: list[Target], *,
+            w: int = 8, h: int = 7, mappings: list[dict[str, Any]] | None = None,
+            steps: dict[str, Any] | None = None, options: dict[str, Any] | None = None,
+            links: list[dict[str, Any]] | None = None, min_: float | None = None,
+            max_: float | None = None) -> None:
+        assert topic in GUIDE_TOPICS, topic
+        instant = kind == "histogram"  # a distribution of the current values, not of the whole range
+        defaults: dict[str, Any] = {"unit": unit, "mappings": mappings or [], "thresholds": steps or GREEN}
+        if min_ is not None:
+            defaults["min"] = min_
+        if max_ is not None:
+            defaults["max"] = max_
+        if kind == "timeseries":
+            defaults["custom"] = {"drawStyle": "line", "lineWidth": 1, "fillOpacity": 10, "showPoints": "never",
+                                  "spanNulls": False}
+        panel: dict[str, Any] = {
+            "type": kind, "id": self._next_id(), "title": title,
+            "description": f"Guide: {topic}. {what}",
+            "datasource": DS, "gridPos": self._place(w, h),
+            "fieldConfig": {"defaults": defaults, "overrides": []},
+            "options": {**_OPTIONS[kind], **(options or {})},
+            "targets": [{"refId": chr(ord("A") + i), "datasource": DS, "expr": expr, "legendFormat": legend,
+                         "range": not instant, "instant": instant, "editorMode": "code"}
+                        for i, (expr, legend) in enumerate(targets)],
+        }
+        if links:
+            panel["links"] = links
+        self.panels.append(panel)
+
+    def stat(self, title: str, topic: str, what: str, unit: str, targets: list[Target], **kw: Any) -> None:
+        self.add("stat", title, topic, what, unit, targets, **kw)
+
+    def ts(self, title: str, topic: str, what: str, unit: str, targets: list[Target], **kw: Any) -> None:
+        self.add("timeseries", title, topic, what, unit, targets, **kw)
+
+    def json(self) -> dict[str, Any]:
+        return {
+            "id": None, "uid": self.uid, "title": self.title, "description": self.description,
+            "tags": self.tags, "editable": True, "graphTooltip": 1, "timezone": "browser",
+            "schemaVersion": SCHEMA_VERSION, "version": 1, "refresh": "30s",
+            "time": {"from": "now-1h", "to": "now"}, "timepicker": {}, "fiscalYearStartMonth": 0,
+            "liveNow": False, "weekStart": "",
+            "annotations": {"list": [{
+                "builtIn": 1, "datasource": {"type": "grafana", "uid": "-- Grafana --"}, "enable": True,
+                "hide": True, "iconColor": "rgba(0, 211, 255, 1)", "name": "Annotations & Alerts",
+                "type": "dashboard"}]},
+            "links": self.links,
+            "templating": {"list": [DATASOURCE_VAR, *self.variables]},
+            "panels": self.panels,
+        }
+
+
+_OPTIONS: dict[str, dict[str, Any]] = {
+    "stat": {"reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
+             "colorMode": "background", "graphMode": "none", "textMode": "auto", "orientation": "auto",
+             "justifyMode": "auto", "wideLayout": True, "showPercentChange": False},
+    "timeseries": {"legend": {"displayMode": "list", "placement": "bottom", "showLegend": True, "calcs": []},
+                   "tooltip": {"mode": "multi", "sort": "desc"}},
+    "bargauge": {"reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
+                 "orientation": "horizontal", "displayMode": "gradient", "showUnfilled": True,
+                 "valueMode": "color", "namePlacement": "auto", "sizing": "auto", "minVizHeight": 16,
+                 "minVizWidth": 8, "maxVizHeight": 300},
+    "histogram": {"bucketCount": 10, "combine": False,
+                  "legend": {"displayMode": "list", "placement": "bottom", "showLegend": False, "calcs": []}},
+}
+
+DATASOURCE_VAR: dict[str, Any] = {
+    "name": "datasource", "label": "Data source", "type": "datasource", "query": "prometheus",
+    "current": {}, "hide": 0, "includeAll": False, "multi": False, "options": [], "refresh": 1,
+    "regex": "", "skipUrlSync": False,
+}
+
+
+def query_var(name: str, label: str, query: str) -> dict[str, Any]:
+    """A multi-value variable with All = ``.*`` (so ``label=~"$name"`` matches every series)."""
+    return {
+        "name": name, "label": label, "type": "query", "datasource": DS,
+        "query": {"query": query, "refId": "PrometheusVariableQueryEditor-VariableQuery"},
+        "definition": query, "current": {"selected": True, "text": ["All"], "value": ["$__all"]},
+        "hide": 0, "includeAll": True, "allValue": ".*", "multi": True, "options": [], "refresh": 2,
+        "regex": "", "skipUrlSync": False, "sort": 1,
+    }
+
+
+def dash_url(uid: str) -> str:
+    return f"/d/{uid}/{uid}"
+
+
+def link_to(uid: str, title: str) -> dict[str, Any]:
+    return {"title": title, "type": "link", "url": dash_url(uid), "icon": "dashboard", "tooltip": "",
+            "asDropdown": False, "includeVars": False, "keepTime": True, "tags": [], "targetBlank": False}
+
+
+def panel_link(uid: str, title: str) -> dict[str, Any]:
+    return {"title": title, "url": dash_url(uid) + "?${__url_time_range}&${datasource:queryparam}",
+            "targetBlank": False}
+
+
+ALL_LUCID_LINK: dict[str, Any] = {
+    "title": "Lucid dashboards", "type": "dashboards", "tags": [TAG], "asDropdown": True, "icon": "external link",
+    "includeVars": False, "keepTime": True, "targetBlank": False, "tooltip": "", "url": "",
+}
+
+# ---------------------------------------------------------------------------------------------
+# The dashboards.
+
+
+def _rate(expr: str) -> str:
+    return f"rate({expr}[$__rate_interval])"
+
+
+def _inc(expr: str) -> str:
+    return f"increase({expr}[$__rate_interval])"
+
+
+def overview() -> Board:
+    b = Board("lucid-overview", "Lucid / Overview",
+              "Every Lucid cluster at a glance: service health and firing alerts; each row links to its cluster.",
+              [TAG, "overview"])
+    b.links = [ALL_LUCID_LINK, *(link_to(f"lucid-{c}", CLUSTER_TITLES[c]) for c in CLUSTERS),
+               link_to("lucid-exporter", "Exporter")]
+    b.row("All clusters")
+    b.stat("Firing alerts by severity", MONITORING,
+           "Alerts firing now, from Prometheus' ALERTS series, counted by severity (critical pages, warning "
+           "opens a ticket).", "none",
+           [(f'count(ALERTS{{alertstate="firing",severity="{s}"}}) or vector(0)', s) for s in SEVERITIES],
+           w=8, steps=COUNT_BAD)
+    b.stat("Services up", "Complete System Failure",
+           "Catalogue services whose health check passes, and those that fail it.", "none",
+           [("count(lucid_service_up == 1) or vector(0)", "up"),
+            ("count(lucid_service_up == 0) or vector(0)", "down")], w=8)
+    b.stat("Probes failing", MONITORING, "Exporter probes whose last run failed (see the exporter dashboard).",
+           "none", [("count(lucid_probe_success == 0) or vector(0)", "failing")], w=8, steps=COUNT_BAD,
+           links=[panel_link("lucid-exporter", "Exporter dashboard")])
+    for c in CLUSTERS:
+        title = CLUSTER_TITLES[c]
+        problems = PROBLEMS[c]
+        link = [panel_link(f"lucid-{c}", f"{title} dashboard")]
+        b.row(f"{title} ({c})")
+        if c == "system":
+            # The catalogue has no service of its own in the system cluster: show the stack as a whole.
+            b.stat("System: containers running", problems[3],
+                   "Lucid containers running (docker ps | grep lucid); the system-wide view of the guide.",
+                   "none", [("sum(lucid_container_running)", "running"),
+                            ("count(lucid_container_running == 0) or vector(0)", "not running")],
+                   w=16, links=link)
+        else:
+            b.stat(f"{title}: service status", problems[0],
+                   f"Health check of each {c} service (lucid_service_up): UP when the health endpoint answers "
+                   f"2xx and does not report itself unhealthy. Guide problems: {', '.join(problems)}.", "none",
+                   [(f'lucid_service_up{{cluster="{c}"}}', "{{service}}")], w=16, mappings=UP_MAPPINGS,
+                   steps=thresholds((None, "red"), (1, "green")), links=link)
+        b.stat(f"{title}: firing alerts", problems[0],
+               f"Alerts firing for the {c} cluster, by severity. Open the cluster dashboard for the details.",
+               "none", [(f'count(ALERTS{{alertstate="firing",cluster="{c}",severity="{s}"}}) or vector(0)', s)
+                        for s in SEVERITIES], w=8, steps=COUNT_BAD, links=link)
+    return b
+
+
+def cluster_board(c: str) -> Board:
+    title = CLUSTER_TITLES[c]
+    problems = PROBLEMS[c]
+    b = Board(f"lucid-{c}", f"Lucid / {title}",
+              f"The guide's {title} problems: {', '.join(problems)}.", [TAG, c])
+    b.links = [link_to("lucid-overview", "Overview"), ALL_LUCID_LINK]
+    if c != "system":
+        b.variables = [query_var("service", "Service", f'label_values(lucid_service_up{{cluster="{c}"}}, service)')]
+        sel = f'cluster="{c}",service=~"$service"'
+        b.row("Services")
+        topic = problems[0]
+        b.stat("Service status", topic,
+               f"Health check of each service (GET its health path). Guide problems: {', '.join(problems)}.",
+               "none", [(f"lucid_service_up{{{sel}}}", "{{service}}")], w=12, mappings=UP_MAPPINGS,
+               steps=thresholds((None, "red"), (1, "green")))
+        b.stat("Degraded", topic, "Services that answer but report status degraded.", "none",
+               [(f"lucid_service_degraded{{{sel}}}", "{{service}}")], w=12, mappings=BAD_MAPPINGS)
+        b.ts("Health check duration", topic, "Time the health endpoint takes to answer; slow answers come "
+             "before failures.", "s", [(f"lucid_service_health_duration_seconds{{{sel}}}", "{{service}}")], w=12)
+        b.ts("Health HTTP status", topic, "HTTP status of the health endpoint (TCP-only services have none).",
+             "none", [(f"lucid_service_http_status{{{sel}}}", "{{service}}")], w=12)
+    else:
+        b.variables = [query_var("container", "Container", "label_values(lucid_container_present, container)")]
+    BUILDERS[c](b)
+    return b
+
+
+def _logs(b: Board, topic: str, container_re: str, what: str) -> None:
+    sel = f'container=~"{container_re}"'
+    b.ts("Error log lines", topic, f"{what} ERROR, WARN and CRITICAL lines per second (docker logs | grep -i "
+         "error).", "short", [(f"sum by (container, level) ({_rate(f'lucid_log_lines_total{{{sel}}}')})",
+                               "{{container}} {{level}}")], w=12)
+    b.ts("LUCID_ERR codes", topic, f"{what} LUCID_ERR_NNNN codes seen in the logs, per scrape interval.",
+         "short", [(f"sum by (code) ({_inc(f'lucid_log_error_codes_total{{{sel}}}')})", "{{code}}")], w=12)
+
+
+def foundation(b: Board) -> None:
+    p = PROBLEMS["foundation"]
+    b.row(p[0])
+    b.stat("MongoDB up", p[0], "MongoDB answers ping (mongosh --eval db.adminCommand('ping')).", "none",
+           [("lucid_mongodb_up", "up")], w=4, mappings=UP_MAPPINGS)
+    b.stat("Replica set initialized", p[0], "0 when MongoDB answers NotYetInitialized: run rs.initiate().",
+           "none", [("lucid_mongodb_replset_initialized", "initialized")], w=4, mappings=YES_MAPPINGS)
+    b.stat("Authenticated", p[0], "The monitoring user is authenticated (db.runCommand({connectionStatus:1})).",
+           "none", [("lucid_mongodb_authenticated", "authenticated")], w=4, mappings=YES_MAPPINGS)
+    b.ts("Ping", p[0], "Round trip of MongoDB's ping command.", "s", [("lucid_mongodb_ping_seconds", "ping")],
+         w=12)
+    b.ts("Replica set member state", p[0], "rs.status() member state: 1 PRIMARY, 2 SECONDARY, 3 RECOVERING, "
+         "8 DOWN.", "none", [("lucid_mongodb_replset_member_state", "{{set}} {{member}}"),
+                             ("lucid_mongodb_replset_my_state", "this node")], w=8)
+    b.ts("Replica set member health", p[0], "rs.status() member health (1 healthy).", "none",
+         [("lucid_mongodb_replset_member_health", "{{set}} {{member}}")], w=8, min_=0, max_=1)
+    b.ts("Replication lag", p[0], "How far each member's optime is behind the primary.", "s",
+         [("lucid_mongodb_replset_member_optime_lag_seconds", "{{member}}")], w=8)
+    b.row(p[1])
+    b.ts("Connections", p[1], "serverStatus connections, current and available.", "short",
+         [("lucid_mongodb_connections", "{{state}}")], w=8)
+    b.ts("Operations", p[1], "serverStatus opcounters per second, by operation.", "ops",
+         [(f"sum by (op) ({_rate('lucid_mongodb_opcounters_total')})", "{{op}}")], w=8)
+    b.ts("Resident memory", p[1], "MongoDB resident memory (serverStatus mem).", "bytes",
+         [("lucid_mongodb_memory_resident_bytes", "resident")], w=8)
+    b.ts("Current operations", p[1], "db.currentOp(): active operations and operations waiting for a lock.",
+         "short", [("lucid_mongodb_current_op_active", "active"),
+                   ("lucid_mongodb_current_op_waiting_for_lock", "waiting for lock")], w=8)
+    b.ts("Oldest running operation", p[1], "Age of the oldest running operation (slow queries).", "s",
+         [("lucid_mongodb_current_op_oldest_seconds", "oldest")], w=8)
+    b.ts("Data size by database", p[1], "db.stats() data size.", "bytes",
+         [("lucid_mongodb_db_data_bytes", "{{database}}")], w=8)
+    b.add("bargauge", "Required indexes present", p[1], "getIndexes(): 1 when each required index exists "
+          "(users.email, sessions user_id+created_at, ...); 0 means a missing index.", "none",
+          [("lucid_mongodb_index_present", "{{database}}.{{collection}} {{index}}")], w=24,
+          mappings=YES_MAPPINGS, steps=thresholds((None, "red"), (1, "green")), min_=0, max_=1)
+    b.row(p[2])
+    b.stat("Redis up", p[2], "Redis answers PING (redis-cli ping).", "none", [("lucid_redis_up", "up")], w=4,
+           mappings=UP_MAPPINGS)
+    b.ts("Redis ping", p[2], "Round trip of PING.", "s", [("lucid_redis_ping_seconds", "ping")], w=6)
+    b.ts("Connected clients", p[2], "INFO clients: connected clients.", "short",
+         [("lucid_redis_connected_clients", "connected")], w=7)
+    b.ts("Rejected connections", p[2], "Connections refused because maxclients was reached, per second.", "short",
+         [(_rate("lucid_redis_rejected_connections_total"), "rejected")], w=7)
+    b.row(p[3])
+    b.ts("Memory used against maxmemory", p[3], "INFO memory used_memory and maxmemory (0 = no limit).",
+         "bytes", [("lucid_redis_memory_used_bytes", "used"), ("lucid_redis_memory_max_bytes", "maxmemory")],
+         w=8)
+    b.stat("Memory used / maxmemory", p[3], "used_memory over maxmemory; empty when maxmemory is 0 (no limit, "
+           "the guide's first fix is to set one).", "percentunit",
+           [("lucid_redis_memory_used_bytes / (lucid_redis_memory_max_bytes > 0)", "used")], w=4,
+           steps=thresholds((None, "green"), (0.8, "orange"), (0.95, "red")))
+    b.stat("Eviction policy", p[3], "maxmemory-policy; the guide sets allkeys-lru.", "none",
+           [("lucid_redis_maxmemory_policy == 1", "{{policy}}")], w=4, options={"textMode": "name"})
+    b.ts("Evicted and expired keys", p[3], "Keys evicted (memory pressure) and expired, per second.", "short",
+         [(_rate("lucid_redis_evicted_keys_total"), "evicted"), (_rate("lucid_redis_expired_keys_total"),
+                                                                  "expired")], w=8)
+    b.ts("Keys per database", p[3], "dbsize per Redis database.", "short", [("lucid_redis_db_keys", "db{{db}}")],
+         w=12)
+    b.ts("Rate-limit keys", p[3], "Keys under the gateway's rate-limit patterns (counted with SCAN).", "short",
+         [("lucid_redis_rate_limit_keys", "{{pattern}}")], w=12)
+    b.row(p[4])
+    b.stat("Elasticsearch up", p[4], "The cluster answers _cluster/health.", "none",
+           [("lucid_elasticsearch_up", "up")], w=4, mappings=UP_MAPPINGS)
+    b.stat("Cluster health", p[4], "_cluster/health status: green, yellow (replicas unassigned) or red.",
+           "none", [('max(lucid_elasticsearch_cluster_health_status{color="yellow"}) '
+                     '+ 2 * max(lucid_elasticsearch_cluster_health_status{color="red"})', "health")],
+           w=4, mappings=ES_MAPPINGS, steps=thresholds((None, "green"), (1, "yellow"), (2, "red")))
+    b.ts("Shards", p[4], "Active, relocating, initializing and unassigned shards.", "short",
+         [("lucid_elasticsearch_shards", "{{state}}")], w=8)
+    b.ts("Nodes and pending tasks", p[4], "Nodes in the cluster and pending cluster tasks.", "short",
+         [("lucid_elasticsearch_nodes", "nodes"), ("lucid_elasticsearch_pending_tasks", "pending tasks")], w=8)
+    b.ts("JVM heap", p[4], "_nodes/stats heap used against max, per node.", "bytes",
+         [("lucid_elasticsearch_node_heap_used_bytes", "{{node}} used"),
+          ("lucid_elasticsearch_node_heap_max_bytes", "{{node}} max")], w=24)
+
+
+def auth(b: Board) -> None:
+    p = PROBLEMS["auth"]
+    b.row(p[0])
+    b.stat("Monitoring token verifies", p[0], "/verify accepts the configured monitoring token.", "none",
+           [("lucid_auth_token_verify_ok", "verify")], w=6, mappings=OK_MAPPINGS)
+    b.stat("Monitoring token expires in", p[0], "Time left before the monitoring token's exp claim.", "s",
+           [("lucid_auth_probe_token_expiry_timestamp_seconds - time()", "expires in")], w=6,
+           steps=thresholds((None, "red"), (86400, "orange"), (7 * 86400, "green")))
+    b.ts("Authentication failure log lines", p[0], "Authentication failure lines in the auth service log.",
+         "short", [(f"sum by (container) ({_rate('lucid_log_auth_failure_lines_total')})", "{{container}}")],
+         w=12)
+    b.row(p[1])
+    _logs(b, p[1], "lucid-auth-service", "Auth service (hardware wallet detection logs here):")
+
+
+def gateway(b: Board) -> None:
+    p = PROBLEMS["gateway"]
+    b.row(p[0])
+    b.ts("Rate limit and remaining", p[0], "X-RateLimit-Limit and -Remaining of one ordinary request; no headers "
+         "means the limiter is off.", "short", [("lucid_gateway_rate_limit_limit", "limit"),
+                                                 ("lucid_gateway_rate_limit_remaining", "remaining")], w=12)
+    b.stat("Rate limiter container running", p[0], "docker ps | grep rate-limiter.", "none",
+           [('lucid_container_running{container="lucid-rate-limiter"}', "running")], w=4, mappings=UP_MAPPINGS)
+    b.ts("Rate-limit keys in Redis", p[0], "redis-cli keys 'ratelimit:*', counted with SCAN.", "short",
+         [("lucid_redis_rate_limit_keys", "{{pattern}}")], w=8)
+    b.row(p[1])
+    gw_lines = 'lucid_log_lines_total{container="lucid-api-gateway"}'
+    b.stat("CORS preflight by origin", p[1], "OPTIONS with Origin and Access-Control-Request-Method is "
+           "allowed for each configured origin.", "none", [("lucid_gateway_cors_preflight_ok", "{{origin}}")],
+           w=8, mappings=OK_MAPPINGS)
+    b.ts("Gateway error log lines", p[1], "API gateway ERROR/WARN/CRITICAL lines per second (CORS errors are "
+         "logged here).", "short", [(f"sum by (level) ({_rate(gw_lines)})", "{{level}}")], w=16)
+
+
+def blockchain(b: Board) -> None:
+    p = PROBLEMS["blockchain"]
+    b.row(p[0])
+    b.stat("Block age", p[0], "Time since the latest block (time() - latest block timestamp); a consensus "
+           "stall makes it grow.", "s", [("time() - lucid_blockchain_latest_block_timestamp_seconds", "age")],
+           w=4, steps=thresholds((None, "green"), (60, "orange"), (300, "red")))
+    b.stat("Consensus reached", p[0], "The last round reached consensus.", "none",
+           [("lucid_consensus_reached", "reached")], w=4, mappings=YES_MAPPINGS)
+    b.ts("Block height", p[0], "/api/v1/blocks/latest height.", "short",
+         [("lucid_blockchain_block_height", "height")], w=8)
+    b.ts("Consensus round", p[0], "Current consensus round.", "short", [("lucid_consensus_round", "round")], w=8)
+    b.ts("Consensus participants", p[0], "Participants by status.", "short",
+         [("lucid_consensus_participants", "{{status}}")], w=12)
+    b.ts("PoOT score range", p[0], "Minimum, mean and maximum PoOT score over all nodes (consensus weights).",
+         "short", [("lucid_poot_score_min", "min"), ("lucid_poot_score_mean", "mean"),
+                   ("lucid_poot_score_max", "max")], w=12)
+    b.row(p[1])
+    b.ts("Anchoring sessions by state", p[1], "Pending, processing, completed and failed anchorings.", "short",
+         [("lucid_anchoring_sessions", "{{state}}")], w=16)
+    b.stat("Time since last anchor", p[1], "time() - last anchor timestamp.", "s",
+           [("time() - lucid_anchoring_last_anchor_timestamp_seconds", "since last anchor")], w=8,
+           steps=thresholds((None, "green"), (600, "orange"), (3600, "red")))
+
+
+def sessions(b: Board) -> None:
+    p = PROBLEMS["sessions"]
+    b.row(p[0])
+    b.ts("Pipeline sessions by state", p[0], "/api/v1/pipeline/sessions counted by state; a stuck pipeline "
+         "piles up in one state.", "short", [("lucid_pipeline_sessions", "{{state}}")], w=24)
+    b.row(p[1])
+    b.ts("Chunk queue depth", p[1], "/api/v1/processing/queue length; growing means the processor falls behind.",
+         "short", [("lucid_chunk_queue_depth", "queue")], w=10)
+    b.ts("Failed chunks", p[1], "Chunks that failed processing, per second.", "short",
+         [(_rate("lucid_chunks_failed_total"), "failed")], w=10)
+    b.stat("Encryption OK", p[1], "/api/v1/processing/encryption-status reports encryption working.", "none",
+           [("lucid_chunk_encryption_ok", "encryption")], w=4, mappings=OK_MAPPINGS)
+
+
+def rdp(b: Board) -> None:
+    p = PROBLEMS["rdp"]
+    b.row(p[0])
+    b.ts("RDP port pool", p[0], "/api/v1/ports/status: available and allocated ports.", "short",
+         [("lucid_rdp_ports", "{{state}}")], w=10)
+    b.stat("Port pool used", p[0], "Allocated over all ports; at 100% new sessions cannot get a port.",
+           "percentunit", [('sum(lucid_rdp_ports{state="allocated"}) / (sum(lucid_rdp_ports) > 0)', "used")],
+           w=4, steps=thresholds((None, "green"), (0.8, "orange"), (0.95, "red")))
+    b.ts("Active RDP sessions", p[0], "Sessions the RDP manager reports active.", "short",
+         [("lucid_rdp_sessions_active", "active")], w=10)
+    b.stat("Port reachability", p[0], "TCP connect to the configured ports (netstat -tuln | grep 13389).",
+           "none", [("lucid_tcp_connect_success", "{{target}}")], w=24, mappings=UP_MAPPINGS)
+    b.row(p[1])
+    b.stat("Time since last resource sample", p[1], "time() - the resource monitor's latest sample; growing "
+           "means metrics collection stopped.", "s",
+           [("time() - lucid_resource_monitor_last_sample_timestamp_seconds", "since last sample")], w=8,
+           steps=thresholds((None, "green"), (120, "orange"), (600, "red")))
+    sel = 'container=~"lucid-(rdp-manager|xrdp|session-controller|resource-monitor)"'
+    b.ts("RDP containers CPU", p[1], "docker stats: CPU of the RDP containers (1 = one core).", "percentunit",
+         [(f"sum by (container) ({_rate(f'lucid_container_cpu_seconds_total{{{sel}}}')})", "{{container}}")],
+         w=8)
+    b.ts("RDP containers memory", p[1], "docker stats: memory of the RDP containers.", "bytes",
+         [(f"lucid_container_memory_usage_bytes{{{sel}}}", "{{container}}")], w=8)
+
+
+def nodes(b: Board) -> None:
+    p = PROBLEMS["nodes"]
+    b.row(p[0])
+    b.ts("Nodes by status", p[0], "/api/v1/nodes/list counted by status; a deregistered node leaves.", "short",
+         [("lucid_nodes", "{{status}}")], w=24)
+    b.row(p[1])
+    b.add("histogram", "PoOT score distribution", p[1], "Histogram of the per-node PoOT scores (capped to the "
+          "highest-scoring nodes); collapsed scores pile up at 0.", "short", [("lucid_poot_score", "{{node}}")],
+          w=12, h=8)
+    b.add("bargauge", "PoOT score by node", p[1], "Per-node PoOT score, highest first.", "short",
+          [("sort_desc(lucid_poot_score)", "{{node}}")], w=12, h=8)
+    b.stat("Scored nodes", p[1], "Nodes with a PoOT score; 0 means scores are missing.", "none",
+           [("lucid_poot_score_nodes", "nodes")], w=6, steps=thresholds((None, "red"), (1, "green")))
+    b.ts("PoOT score min / mean / max", p[1], "Spread of PoOT scores over all nodes.", "short",
+         [("lucid_poot_score_min", "min"), ("lucid_poot_score_mean", "mean"), ("lucid_poot_score_max", "max")],
+         w=18)
+
+
+def admin(b: Board) -> None:
+    p = PROBLEMS["admin"]
+    b.row(p[0])
+    _logs(b, p[0], "lucid-admin-interface", "Admin interface:")
+    b.row(p[1])
+    b.stat("RBAC permission matrix readable", p[1], "The read-only monitoring token can read "
+           "/api/v1/admin/permissions/matrix.", "none", [("lucid_admin_rbac_ok", "rbac")], w=8,
+           mappings=OK_MAPPINGS)
+    b.ts("RBAC roles", p[1], "Roles defined; 0 means the default roles are missing.", "short",
+         [("lucid_admin_rbac_roles", "roles")], w=16)
+
+
+def tron(b: Board) -> None:
+    p = PROBLEMS["tron"]
+    b.row(p[0])
+    b.stat("TRON network connected", p[0], "/api/v1/tron/network-status reports connected.", "none",
+           [("lucid_tron_network_connected", "connected")], w=6, mappings=UP_MAPPINGS)
+    b.stat("TRON block age", p[0], "time() - the latest TRON block seen (TronGrid getnowblock).", "s",
+           [("time() - lucid_tron_latest_block_timestamp_seconds", "age")], w=6,
+           steps=thresholds((None, "green"), (30, "orange"), (120, "red")))
+    b.stat("lucid-tron-network present", p[0], "docker network inspect lucid-tron-network.", "none",
+           [('lucid_docker_network_present{network="lucid-tron-network"}', "present")], w=6,
+           mappings=YES_MAPPINGS)
+    b.stat("Isolation violations", p[0], "Containers on the TRON network that are not TRON payment services.",
+           "none", [("lucid_tron_isolation_violations", "violations")], w=6, steps=COUNT_BAD)
+    b.row(p[1])
+    b.ts("Wallets by status", p[1], "/api/v1/wallets/status counted by status.", "short",
+         [("lucid_tron_wallets", "{{status}}")], w=24)
+    b.row(p[2])
+    b.ts("USDT transactions by status", p[2], "/api/v1/usdt/transactions/status by status; failing "
+         "transactions show here.", "short", [("lucid_usdt_transactions", "{{status}}")], w=12)
+    b.ts("USDT balance", p[2], "USDT balance of each configured wallet; a low balance fails payouts.", "short",
+         [("lucid_usdt_balance", "{{wallet}}")], w=12)
+
+
+def system(b: Board) -> None:
+    p = PROBLEMS["system"]
+    sel = 'container=~"$container"'
+    b.row(p[0])
+    b.stat("Docker networks present", p[0], "docker network inspect lucid-network / lucid-tron-network.", "none",
+           [("lucid_docker_network_present", "{{network}}")], w=8, mappings=YES_MAPPINGS)
+    b.stat("DNS resolves", p[0], "nslookup of each catalogue host name.", "none",
+           [("lucid_dns_resolves", "{{name}}")], w=16, mappings=OK_MAPPINGS)
+    b.stat("TCP connect", p[0], "TCP connect to each configured target.", "none",
+           [("lucid_tcp_connect_success", "{{target}}")], w=12, mappings=UP_MAPPINGS)
+    b.ts("TCP connect time", p[0], "Time to connect to each configured target.", "s",
+         [("lucid_tcp_connect_seconds", "{{target}}")], w=12)
+    b.row(p[1])
+    b.ts("Container CPU", p[1], "docker stats: CPU per container (1 = one core).", "percentunit",
+         [(f"sum by (container) ({_rate(f'lucid_container_cpu_seconds_total{{{sel}}}')})", "{{container}}")],
+         w=8)
+    b.ts("Container memory", p[1], "docker stats: memory usage per container.", "bytes",
+         [(f"lucid_container_memory_usage_bytes{{{sel}}}", "{{container}}")], w=8)
+    b.ts("Container memory / limit", p[1], "Memory usage over the container's limit (no limit: no line).",
+         "percentunit", [(f"lucid_container_memory_usage_bytes{{{sel}}} / (lucid_container_memory_limit_bytes"
+                          f"{{{sel}}} > 0)", "{{container}}")], w=8)
+    b.ts("Slowest health checks", p[1], "The ten slowest service health checks (curl -w %{time_total}).", "s",
+         [("topk(10, lucid_service_health_duration_seconds)", "{{service}}")], w=12)
+    b.ts("Slow log lines", p[1], "Slow, timeout and duration lines per second (grep -i 'slow\\|timeout').",
+         "short", [(f"sum by (container) ({_rate(f'lucid_log_slow_lines_total{{{sel}}}')})", "{{container}}")],
+         w=12)
+    b.row(p[2])
+    b.ts("Error log lines by container", p[2], "ERROR, WARN and CRITICAL lines per second.", "short",
+         [(f"sum by (container, level) ({_rate(f'lucid_log_lines_total{{{sel}}}')})",
+           "{{container}} {{level}}")], w=12)
+    b.ts("LUCID_ERR codes", p[2], "LUCID_ERR_NNNN codes per scrape interval, by code.", "short",
+         [(f"sum by (code) ({_inc(f'lucid_log_error_codes_total{{{sel}}}')})", "{{code}}")], w=12)
+    b.row(p[3])
+    b.stat("Containers running", p[3], "docker ps: running Lucid containers and expected ones missing.", "none",
+           [(f"sum(lucid_container_running{{{sel}}})", "running"),
+            (f"count(lucid_container_present{{{sel}}} == 0) or vector(0)", "missing")], w=6)
+    b.stat("Container health", p[3], "Containers whose health check reports unhealthy.", "none",
+           [(f'count(lucid_container_health_status{{{sel},status="unhealthy"}} == 1) or vector(0)', "unhealthy")],
+           w=6, steps=COUNT_BAD)
+    b.ts("Restarts", p[3], "Restart count per container; a restart loop climbs.", "short",
+         [(f"lucid_container_restart_count{{{sel}}}", "{{container}}")], w=6)
+    b.stat("OOM-killed", p[3], "Containers whose last exit was an OOM kill.", "none",
+           [(f"count(lucid_container_oom_killed{{{sel}}} == 1) or vector(0)", "oom killed")], w=6,
+           steps=COUNT_BAD)
+    b.ts("Docker disk usage", p[3], "docker system df: images, containers, volumes, build cache.", "bytes",
+         [("lucid_docker_disk_usage_bytes", "{{type}}")], w=12)
+    b.add("bargauge", "Filesystem free", p[3], "df -h: free over size of each configured path.",
+          "percentunit", [("lucid_host_filesystem_free_bytes / (lucid_host_filesystem_size_bytes > 0)", "{{path}}")],
+          w=12, steps=thresholds((None, "red"), (0.1, "orange"), (0.2, "green")), min_=0, max_=1)
+    b.row(p[4])
+    b.stat("Backup age", p[4], "Time since the newest backup in /opt/lucid/backups/<kind>.", "s",
+           [("time() - lucid_backup_last_timestamp_seconds", "{{kind}}")], w=12,
+           steps=thresholds((None, "green"), (86400 + 3600, "orange"), (2 * 86400, "red")))
+    b.stat("Backup size", p[4], "Size of the newest backup; a tiny backup is a broken one.", "bytes",
+           [("lucid_backup_last_size_bytes", "{{kind}}")], w=12)
+
+
+BUILDERS = {"foundation": foundation, "auth": auth, "gateway": gateway, "blockchain": blockchain,
+            "sessions": sessions, "rdp": rdp, "nodes": nodes, "admin": admin, "tron": tron, "system": system}
+
+
+def exporter() -> Board:
+    b = Board("lucid-exporter", "Lucid / Exporter", "lucid-exporter itself: probe success, durations and "
+              "errors by reason.", [TAG, "exporter"])
+    b.links = [link_to("lucid-overview", "Overview"), ALL_LUCID_LINK]
+    b.variables = [query_var("probe", "Probe", "label_values(lucid_probe_success, probe)")]
+    sel = 'probe=~"$probe"'
+    t = MONITORING
+    b.row("Probes")
+    b.stat("Probe success", t, "Share of probes whose last run succeeded.", "percentunit",
+           [(f"sum(lucid_probe_success{{{sel}}}) / count(lucid_probe_success{{{sel}}})", "success")], w=6,
+           steps=thresholds((None, "red"), (0.9, "orange"), (1, "green")))
+    b.stat("Failing probes", t, "Probes whose last run failed.", "none",
+           [(f"count(lucid_probe_success{{{sel}}} == 0) or vector(0)", "failing")], w=6, steps=COUNT_BAD)
+    b.stat("Exporter version", t, "lucid_exporter_build_info.", "none",
+           [("lucid_exporter_build_info", "{{version}}")], w=6, options={"textMode": "name"})
+    b.stat("Probes", t, "Probes run on each scrape.", "none", [(f"count(lucid_probe_success{{{sel}}})", "probes")],
+           w=6)
+    b.ts("Success by probe kind", t, "Share of successful probes per kind.", "percentunit",
+         [(f"avg by (probe) (lucid_probe_success{{{sel}}})", "{{probe}}")], w=12, min_=0, max_=1)
+    b.stat("Probe targets", t, "Each probe target: FAILING when its last run failed.", "none",
+           [(f"lucid_probe_success{{{sel}}}", "{{probe}} {{target}}")], w=12, mappings=OK_MAPPINGS,
+           steps=thresholds((None, "red"), (1, "green")))
+    b.row("Durations")
+    b.ts("Probe duration (max by kind)", t, "The slowest target of each probe kind.", "s",
+         [(f"max by (probe) (lucid_probe_duration_seconds{{{sel}}})", "{{probe}}")], w=12)
+    b.ts("Slowest targets", t, "The ten slowest probe targets.", "s",
+         [(f"topk(10, lucid_probe_duration_seconds{{{sel}}})", "{{probe}} {{target}}")], w=12)
+    b.row("Errors")
+    b.ts("Errors by reason", t, "Probe failures per scrape interval by reason (timeout, refused, dns, tls, "
+         "http_status, parse, auth, too_large, other).", "short",
+         [(f"sum by (reason) ({_inc(f'lucid_probe_errors_total{{{sel}}}')})", "{{reason}}")], w=12)
+    b.ts("Errors by target", t, "Probe failures per second by probe and target.", "short",
+         [(f"sum by (probe, target) ({_rate(f'lucid_probe_errors_total{{{sel}}}')})", "{{probe}} {{target}}")],
+         w=12)
+    return b
+
+
+def boards() -> list[Board]:
+    return [overview(), *(cluster_board(c) for c in CLUSTERS), exporter()]
+
+
+# ---------------------------------------------------------------------------------------------
+# Output.
+
+
+def iter_panels(panels: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """Every panel, rows' nested panels included."""
+    for p in panels:
+        yield p
+        yield from iter_panels(p.get("panels", []))
+
+
+def dashboard_exprs(d: dict[str, Any]) -> Iterator[str]:
+    for p in iter_panels(d["panels"]):
+        for t in p.get("targets", []):
+            yield t["expr"]
+    for v in d["templating"]["list"]:
+        if v["type"] == "query":
+            yield v["query"]["query"] if isinstance(v["query"], dict) else v["query"]
+
+
+def check_metrics(dashboards: dict[str, dict[str, Any]]) -> dict[str, list[str]]:
+    """metric -> uids of the dashboards using it; raises on a name missing from METRICS."""
+    used: dict[str, list[str]] = {}
+    for uid, d in dashboards.items():
+        for expr in dashboard_exprs(d):
+            for name in metric_names(expr):
+                if name not in METRICS:
+                    raise SystemExit(f"{uid}: metric {name!r} in {expr!r} is not registered in METRICS")
+                if uid not in used.setdefault(name, []):
+                    used[name].append(uid)
+    unused = sorted(set(METRICS) - set(used))
+    if unused:
+        raise SystemExit(f"registered in METRICS but used by no dashboard: {', '.join(unused)}")
+    return used
+
+
+def panel_count(d: dict[str, Any]) -> int:
+    return sum(1 for p in iter_panels(d["panels"]) if p["type"] != "row")
+
+
+def render() -> dict[Path, str]:
+    """Every generated file and its content."""
+    dashboards = {b.uid: b.json() for b in boards()}
+    used = check_metrics(dashboards)
+    out: dict[Path, str] = {}
+    for uid, d in dashboards.items():
+        out[DASHBOARD_DIR / f"{uid}.json"] = json.dumps(d, indent=2, ensure_ascii=False) + "\n"
+    lines = ["# Metrics used by the Grafana dashboards", "",
+             "Generated by `python grafana/generate.py` from `METRICS` in grafana/generate.py; do not edit.", "",
+             "Source: `issue N` = named by that issue; `lead` = name fixed by the lead where the issue left it "
+             "open; `chosen here` = left open, named by the dashboards (reconcile with the probe at merge); "
+             "`prometheus` = written by Prometheus.", "",
+             "| metric | source | dashboards |", "|---|---|---|"]
+    lines += [f"| `{n}` | {METRICS[n]} | {', '.join(used[n])} |" for n in METRICS]
+    out[METRICS_DOC] = "\n".join(lines) + "\n"
+    if DOCS.exists():
+        out[DOCS] = _docs_with_table(DOCS.read_text(), dashboards)
+    return out
+
+
+def docs_table(dashboards: dict[str, dict[str, Any]]) -> str:
+    rows = ["| dashboard | uid | panels | shows |", "|---|---|---|---|"]
+    for uid, d in dashboards.items():
+        rows.append(f"| {d['title']} | `{uid}` | {panel_count(d)} | {d['description']} |")
+    total = sum(panel_count(d) for d in dashboards.values())
+    rows.append(f"| **{len(dashboards)} dashboards** | | **{total}** | |")
+    return "\n".join(rows)
+
+
+def _docs_with_table(text: str, dashboards: dict[str, dict[str, Any]]) -> str:
+    start, end = text.find(DOCS_BEGIN), text.find(DOCS_END)
+    if start < 0 or end < start:
+        raise SystemExit(f"{DOCS}: markers {DOCS_BEGIN!r} and {DOCS_END!r} not found")
+    return text[: start + len(DOCS_BEGIN)] + "\n" + docs_table(dashboards) + "\n" + text[end:]
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    ap.add_argument("--check", action="store_true", help="exit 1 when a committed file differs")
+    args = ap.parse_args(argv)
+    stale = []
+    files = render()
+    for path, content in files.items():
+        current = path.read_text() if path.exists() else None
+        if current != content:
+            stale.append(path)
+            if not args.check:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(content)
+    expected = {p.name for p in files if p.parent == DASHBOARD_DIR}
+    extra = sorted(p for p in DASHBOARD_DIR.glob("*.json") if p.name not in expected)
+    for p in stale + extra:
+        print(f"{'stale' if args.check else 'wrote'}: {p.relative_to(ROOT)}" if p in stale
+              else f"not generated: {p.relative_to(ROOT)}")
+    return 1 if args.check and (stale or extra) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
