@@ -16,6 +16,10 @@ if TYPE_CHECKING:
 
 MODULES: tuple[str, ...] = (
     "health",
+    "docker",
+    "logs",
+    "network",
+    "host",
 )
 
 
