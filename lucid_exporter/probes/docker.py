@@ -189,6 +189,10 @@ class DockerAccess:
         """The low-level APIClient (call only from the pool)."""
         return self._get_client().api
 
+    async def api_call(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        """One low-level API call (``APIClient.<method>``) in the pool; the client is created there."""
+        return await self.call(lambda: getattr(self.api, method)(*args, **kwargs))
+
     async def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run one blocking docker call in the pool; engine errors become ProbeErrors."""
         if self._pool is None:
@@ -249,7 +253,7 @@ def expected_containers(services: dict[str, Service]) -> list[str]:
 
 async def watched_containers(access: DockerAccess, services: dict[str, Service],
                              patterns: Iterable[str]) -> dict[str, dict[str, Any] | None]:
-    listing = await access.call(access.api.containers, all=True)
+    listing = await access.api_call("containers", all=True)
     return select_containers(listing, expected_containers(services), patterns)
 
 
@@ -288,7 +292,7 @@ class ContainersProbe(DockerProbe):
             if summary is None:
                 return container_samples(name, None)
             try:
-                inspect = await self.access.call(self.access.api.inspect_container, summary["Id"])
+                inspect = await self.access.api_call("inspect_container", summary["Id"])
             except ProbeError as e:
                 if e.message.startswith("not found"):  # removed between list and inspect
                     return container_samples(name, None)
@@ -296,7 +300,7 @@ class ContainersProbe(DockerProbe):
             out = container_samples(name, inspect)
             if self.cfg.stats and (inspect.get("State") or {}).get("Running"):
                 try:
-                    stats = await self.access.call(self.access.api.stats, summary["Id"], stream=False,
+                    stats = await self.access.api_call("stats", summary["Id"], stream=False,
                                                    one_shot=True)
                     out += stats_samples(name, stats)
                 except ProbeError:
@@ -362,7 +366,7 @@ class DiskUsageProbe(DockerProbe):
         self.timeout = max(cfg.api_timeout_seconds, 30.0)
 
     async def run(self, ctx: ProbeContext) -> list[Sample]:
-        return disk_usage_samples(await self.access.call(self.access.api.df))
+        return disk_usage_samples(await self.access.api_call("df"))
 
 
 def build(settings: Settings, services: dict[str, Service]) -> list[Probe]:
