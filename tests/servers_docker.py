@@ -159,9 +159,9 @@ async def run_probe(probe: Any, settings: Any, timeout: float = 60.0) -> list[An
         return list(await probe.run(ctx))
 
 
-def val(samples: list[Any], name: str, **labels: str) -> float | None:
-    """The value of the one sample of ``name`` whose labels include ``labels`` (None: absent)."""
-    found = [s.value for s in samples if s.name == name and labels.items() <= dict(s.labels).items()]
+def val(samples: list[Any], metric: str, /, **labels: str) -> float | None:
+    """The value of the one sample of ``metric`` whose labels include ``labels`` (None: absent)."""
+    found = [s.value for s in samples if s.name == metric and labels.items() <= dict(s.labels).items()]
     if len(found) > 1:
-        raise AssertionError(f"{name}{labels} matches {len(found)} samples")
+        raise AssertionError(f"{metric}{labels} matches {len(found)} samples")
     return found[0] if found else None

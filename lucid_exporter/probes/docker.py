@@ -247,6 +247,16 @@ def shared_access(cfg: DockerConfig) -> DockerAccess:
         return acc
 
 
+def inspect_container(access: DockerAccess, container_id: str) -> dict[str, Any]:
+    """``docker inspect``, minus the container's environment: the engine sends it, it may hold
+    secrets, and the exporter drops it at once (never kept, logged or exposed)."""
+    found: dict[str, Any] = access.api.inspect_container(container_id)
+    config = found.get("Config")
+    if isinstance(config, dict):
+        config.pop("Env", None)
+    return found
+
+
 def expected_containers(services: dict[str, Service]) -> list[str]:
     return sorted({s.container for s in services.values() if s.container})
 
@@ -292,7 +302,7 @@ class ContainersProbe(DockerProbe):
             if summary is None:
                 return container_samples(name, None)
             try:
-                inspect = await self.access.api_call("inspect_container", summary["Id"])
+                inspect = await self.access.call(inspect_container, self.access, summary["Id"])
             except ProbeError as e:
                 if e.message.startswith("not found"):  # removed between list and inspect
                     return container_samples(name, None)
