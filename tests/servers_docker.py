@@ -12,6 +12,7 @@ import io
 import os
 import shutil
 import tarfile
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -107,17 +108,24 @@ class DockerEnv:
 
 def start_engine(tmp: Path) -> tuple[str, Proc | None]:
     """The URL of an answering engine; starts dockerd when none answers (returned to stop it)."""
-    for url in (os.environ.get("LUCID_TEST_DOCKER_HOST", ""), DEFAULT_URL, f"unix://{TEST_SOCKET}"):
-        if url and _answers(url):
-            return url, None
+    # LUCID_TEST_DOCKER_OWN=1 starts a private dockerd even when one answers (to test the CI path).
+    if not os.environ.get("LUCID_TEST_DOCKER_OWN"):
+        for url in (os.environ.get("LUCID_TEST_DOCKER_HOST", ""), DEFAULT_URL, f"unix://{TEST_SOCKET}"):
+            if url and _answers(url):
+                return url, None
     dockerd = shutil.which("dockerd")
     if dockerd is None:
         raise RuntimeError("dockerd is not installed (scripts/setup.sh installs docker.io)")
     url = f"unix://{TEST_SOCKET}"
-    root = tmp / "dockerd-root"
+    # Not under pytest's tmp: other pytest sessions garbage-collect old tmp dirs, mounts and all.
+    root = Path(tempfile.mkdtemp(prefix="lucid-test-dockerd-", dir="/var/tmp"))
     proc = Proc([dockerd, "--host", url, "--data-root", str(root / "data"), "--exec-root", str(root / "exec"),
-                 "--pidfile", str(root / "docker.pid"), "--iptables=false", "--ip-masq=false"],
-                tmp / "dockerd.log")
+                 "--pidfile", str(root / "docker.pid"), "--iptables=false", "--ip-masq=false",
+                 # No default bridge: nothing to clash with another engine's docker0; the tests
+                 # create their own networks where they need one.
+                 "--bridge=none"],
+                root / "dockerd.log")
+    proc.root = root  # type: ignore[attr-defined]
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.p.poll() is not None:
@@ -129,20 +137,33 @@ def start_engine(tmp: Path) -> tuple[str, Proc | None]:
     raise RuntimeError(f"dockerd did not answer within 60s:\n{proc.output()[-3000:]}")
 
 
+_SHARED: dict[str, Any] = {}
+
+
 @pytest.fixture(scope="session")
 def docker_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DockerEnv]:
-    url, proc = start_engine(tmp_path_factory.mktemp("dockerd"))
-    client = docker.DockerClient(base_url=url, timeout=120)
-    client.api.import_image_from_data(busybox_rootfs_tar(), repository=IMAGE.split(":")[0], tag="latest")
-    env = DockerEnv(url, client, prefix=f"lucidtest-{uuid.uuid4().hex[:6]}-")
+    """The engine for the whole session. Each test module imports this fixture, which makes one
+    fixture per module: they share one engine (and one started dockerd) through ``_SHARED``."""
+    if not _SHARED:
+        url, proc = start_engine(tmp_path_factory.mktemp("dockerd"))
+        client = docker.DockerClient(base_url=url, timeout=120)
+        client.api.import_image_from_data(busybox_rootfs_tar(), repository=IMAGE.split(":")[0], tag="latest")
+        env = DockerEnv(url, client, prefix=f"lucidtest-{uuid.uuid4().hex[:6]}-")
+        _SHARED.update(env=env, proc=proc, users=0)
+    _SHARED["users"] += 1
+    env = _SHARED["env"]
     try:
         yield env
     finally:
-        env.cleanup()
-        client.close()
-        if proc is not None:
-            proc.stop(timeout=30)
-            shutil.rmtree(proc.log.parent / "dockerd-root", ignore_errors=True)
+        _SHARED["users"] -= 1
+        if _SHARED["users"] == 0:
+            env.cleanup()
+            env.client.close()
+            proc = _SHARED["proc"]
+            _SHARED.clear()
+            if proc is not None:
+                proc.stop(timeout=60)
+                shutil.rmtree(proc.root, ignore_errors=True)
 
 
 # --- running probes in-process ------------------------------------------------------------------
