@@ -190,7 +190,24 @@ class LogsConfig(Section):
     max_error_codes: int = Field(
         50, ge=1, description="distinct LUCID_ERR codes per container; more are counted as code=\"other\""
     )
+    topics: dict[str, str] = Field(
+        default_factory=lambda: {"auth": "auth|login|token", "hardware_wallet": "hardware|ledger|trezor",
+                                 "cors": "cors", "poot": "poot", "rbac": "rbac"},
+        description="topic -> regular expression (case-insensitive): the guide's topic greps, counted per container",
+    )
     timeout_seconds: float = Field(20.0, gt=0, description="timeout of the log probe (capped by the scrape budget)")
+
+    @field_validator("topics")
+    @classmethod
+    def _valid_topics(cls, v: dict[str, str]) -> dict[str, str]:
+        import re
+
+        for topic, pattern in v.items():
+            try:
+                re.compile(pattern)
+            except re.error as e:
+                raise ValueError(f"topics.{topic}: invalid regular expression: {e}") from None
+        return v
     min_interval_seconds: float = Field(15.0, ge=0, description="cache of the log probe")
 
 
@@ -227,6 +244,7 @@ class HostConfig(Section):
         default_factory=lambda: {"mongodb": "/opt/lucid/backups/mongodb", "redis": "/opt/lucid/backups/redis"},
         description="backup kind -> directory; the newest file in it is the last backup",
     )
+    meminfo_path: str = Field("/proc/meminfo", description="host memory (free -h); the sidecar sees the host's")
 
 
 class Settings(BaseSettings):

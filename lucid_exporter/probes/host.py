@@ -67,6 +67,28 @@ def filesystem_samples(path: str) -> list[Sample]:
     ]
 
 
+def parse_meminfo(text: str) -> dict[str, int]:
+    """/proc/meminfo -> bytes by field (``free -h``)."""
+    out: dict[str, int] = {}
+    for line in text.splitlines():
+        key, _, rest = line.partition(":")
+        parts = rest.split()
+        if parts and parts[0].isdigit():
+            out[key.strip()] = int(parts[0]) * (1024 if len(parts) > 1 and parts[1] == "kB" else 1)
+    return out
+
+
+def memory_samples(meminfo: dict[str, int]) -> list[Sample]:
+    out: list[Sample] = []
+    for key, name, help in (("MemTotal", "lucid_host_memory_total_bytes", "Host memory (free -h: total)"),
+                            ("MemAvailable", "lucid_host_memory_available_bytes", "Host memory available (free -h)"),
+                            ("SwapTotal", "lucid_host_swap_total_bytes", "Host swap (free -h)"),
+                            ("SwapFree", "lucid_host_swap_free_bytes", "Host swap free (free -h)")):
+        if key in meminfo:
+            out.append(gauge(name, meminfo[key], help))
+    return out
+
+
 def backup_samples(kind: str, found: Newest | None) -> list[Sample]:
     """Always the same series, zero when there is no backup: an alert sees 0, not an absence."""
     lbl = {"kind": kind}
@@ -91,6 +113,11 @@ class HostProbe(Probe):
 
     def _collect(self) -> list[Sample]:
         out: list[Sample] = []
+        try:
+            with open(self.cfg.meminfo_path, encoding="ascii", errors="replace") as f:
+                out += memory_samples(parse_meminfo(f.read()))
+        except OSError:
+            pass  # not Linux, or /proc not mounted: the rest still counts
         for path in self.cfg.paths:
             out += filesystem_samples(path)
         for kind, directory in self.cfg.backup_dirs.items():

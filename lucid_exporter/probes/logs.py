@@ -48,6 +48,7 @@ class LineInfo:
     codes: tuple[str, ...] = ()
     slow: bool = False
     auth_failure: bool = False
+    topics: tuple[str, ...] = ()
 
 
 def normalize_level(value: Any) -> str | None:
@@ -56,8 +57,16 @@ def normalize_level(value: Any) -> str | None:
     return _LEVEL_ALIASES.get(value.strip().upper())
 
 
-def parse_line(text: str) -> LineInfo:
-    """Classify one log line (without the docker timestamp)."""
+Topics = tuple[tuple[str, re.Pattern[str]], ...]
+
+
+def compile_topics(topics: dict[str, str]) -> Topics:
+    return tuple((name, re.compile(pattern, re.I)) for name, pattern in sorted(topics.items()))
+
+
+def parse_line(text: str, topics: Topics = ()) -> LineInfo:
+    """Classify one log line (without the docker timestamp); ``topics`` are matched on the whole line,
+    like the guide's ``grep -i``."""
     line = text.strip()
     level: str | None = None
     message = line
@@ -84,7 +93,8 @@ def parse_line(text: str) -> LineInfo:
     codes = tuple(_CODE.findall(line))
     slow = _SLOW.search(message) is not None
     auth_failure = _AUTH.search(message) is not None and _FAIL.search(message) is not None
-    return LineInfo(level, codes, slow, auth_failure)
+    found = tuple(name for name, rx in topics if rx.search(line))
+    return LineInfo(level, codes, slow, auth_failure, found)
 
 
 def parse_timestamp_ns(ts: str) -> int:
@@ -156,6 +166,7 @@ class Tally:
     codes: Counter[str] = field(default_factory=Counter)
     slow: int = 0
     auth_failures: int = 0
+    topics: Counter[str] = field(default_factory=Counter)
     read: int = 0
     truncated: int = 0
 
@@ -171,6 +182,7 @@ class Tally:
                     self.codes["other"] += 1
             self.slow += info.slow
             self.auth_failures += info.auth_failure
+            self.topics.update(info.topics)
 
 
 class LogsProbe(DockerProbe):
@@ -185,6 +197,7 @@ class LogsProbe(DockerProbe):
         self.access = access
         self.timeout = cfg.timeout_seconds
         self.min_interval = cfg.min_interval_seconds
+        self._topics = compile_topics(cfg.topics)
         self._cursors: dict[str, Cursor] = {}
         self._tallies: dict[str, Tally] = {}
         self._state = threading.Lock()
@@ -210,7 +223,7 @@ class LogsProbe(DockerProbe):
                 cap = self.cfg.max_lines_per_read
             lines, truncated = self._fetch(container_id, since, cap)
             fresh = new_lines(lines, cursor)
-            infos = [parse_line(text) for _, text in fresh]
+            infos = [parse_line(text, self._topics) for _, text in fresh]
             with self._state:
                 tally = self._tallies.setdefault(name, Tally())
                 tally.add(infos, self.cfg.max_error_codes)
@@ -264,6 +277,9 @@ class LogsProbe(DockerProbe):
             out.append(counter("lucid_log_auth_failure_lines_total", t.auth_failures,
                                "Log lines about a failed authentication (auth/login/token + failure)",
                                container=name))
+            out += [counter("lucid_log_topic_lines_total", t.topics[topic],
+                            "Log lines matching a configured topic (the guide's topic greps)",
+                            container=name, topic=topic) for topic, _ in self._topics]
             out.append(counter("lucid_log_read_lines_total", t.read, "Log lines read and classified",
                                container=name))
             out.append(counter("lucid_log_truncated_reads_total", t.truncated,

@@ -6,7 +6,14 @@ import os
 from pathlib import Path
 
 from lucid_exporter.config import Settings
-from lucid_exporter.probes.host import HostProbe, backup_samples, filesystem_samples, newest_file
+from lucid_exporter.probes.host import (
+    HostProbe,
+    backup_samples,
+    filesystem_samples,
+    memory_samples,
+    newest_file,
+    parse_meminfo,
+)
 
 from ..servers_docker import run_probe, val
 
@@ -54,3 +61,13 @@ async def test_host_probe_reports_paths_and_every_backup_kind(tmp_path: Path) ->
     assert val(s, "lucid_backup_last_size_bytes", kind="mongodb") == 50
     assert val(s, "lucid_backup_present", kind="redis") == 0
     assert val(s, "lucid_host_filesystem_present", path=str(tmp_path)) == 1
+
+
+def test_free_h_from_meminfo() -> None:
+    text = ("MemTotal:        8039788 kB\nMemFree:  1000 kB\nMemAvailable:    5000000 kB\n"
+            "SwapTotal: 0 kB\nHugePages_Total: 0\n")
+    info = parse_meminfo(text)
+    assert info["MemTotal"] == 8039788 * 1024 and info["HugePages_Total"] == 0
+    s = memory_samples(info)
+    assert val(s, "lucid_host_memory_available_bytes") == 5000000 * 1024
+    assert val(s, "lucid_host_swap_free_bytes") is None

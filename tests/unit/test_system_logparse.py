@@ -10,6 +10,7 @@ from lucid_exporter.probes.logs import (
     LineInfo,
     Tally,
     advance,
+    compile_topics,
     new_lines,
     parse_line,
     parse_timestamp_ns,
@@ -32,6 +33,15 @@ def test_plain_text_service_log_counts_levels_codes_slow_and_auth_failures() -> 
     assert t.slow == 2
     assert t.auth_failures == 2
     assert t.read == 10
+
+
+def test_topic_greps_of_the_guide_hardware_wallet_and_auth() -> None:
+    topics = compile_topics({"hardware_wallet": "hardware|ledger|trezor", "auth": "auth|login|token"})
+    t = Tally()
+    t.add((parse_line(x, topics) for x in (FIX / "plain.log").read_text().splitlines()), 50)
+    assert t.topics["hardware_wallet"] == 1
+    assert t.topics["auth"] == 10  # every line of lucid.auth: the guide's grep is that broad
+    assert parse_line("nothing here", topics).topics == ()
 
 
 def test_gateway_json_log_counts_levels_codes_slow_and_auth_failures() -> None:
