@@ -53,6 +53,8 @@ async def test_errors_and_lucid_err_codes_counted_in_plain_and_json_logs(docker_
     assert val(s, "lucid_log_slow_lines_total", container=j) == 2
     assert val(s, "lucid_log_auth_failure_lines_total", container=p) == 2
     assert val(s, "lucid_log_auth_failure_lines_total", container=j) == 1
+    assert val(s, "lucid_log_topic_lines_total", container=p, topic="hardware_wallet") == 1
+    assert val(s, "lucid_log_topic_lines_total", container=j, topic="cors") == 1
 
 
 async def test_log_growth_between_scrapes_is_counted_exactly_once(docker_env: DockerEnv, tmp_path: Path) -> None:  # noqa: F811
