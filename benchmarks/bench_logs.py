@@ -31,7 +31,7 @@ import docker  # noqa: E402
 from lucid_exporter.config import Settings  # noqa: E402
 from lucid_exporter.probes.docker import DockerAccess  # noqa: E402
 from lucid_exporter.probes.logs import LogsProbe  # noqa: E402
-from tests.servers_docker import IMAGE, busybox_rootfs_tar, run_probe, start_engine, val  # noqa: E402
+from tests.servers_docker import IMAGE, busybox_rootfs_tar, run_probe, start_engine, stop_engine, val  # noqa: E402
 
 FILLER = "2026-11-28 09:00:00,000 - lucid.bench - INFO - GET /api/v1/sessions 200 filler line"
 
@@ -111,10 +111,7 @@ async def main() -> None:
         finally:
             client.close()
             if proc is not None:
-                proc.stop(timeout=60)
-                import shutil
-
-                shutil.rmtree(proc.root, ignore_errors=True)  # type: ignore[attr-defined]
+                stop_engine(proc)
     print(f"log probe, 100 new lines per scrape, {args.scrapes} scrapes per size (engine {url})")
     print("| existing lines | first read (bounded) ms | per scrape median ms | per scrape max ms "
           "| naive full re-read ms | new code lines counted |")

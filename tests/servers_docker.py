@@ -11,6 +11,7 @@ import contextlib
 import io
 import os
 import shutil
+import subprocess
 import tarfile
 import tempfile
 import time
@@ -27,6 +28,9 @@ from .support import Proc
 
 DEFAULT_URL = "unix:///var/run/docker.sock"
 TEST_SOCKET = "/run/lucid-test-docker.sock"
+TEST_BRIDGE = "lucidtst0"
+TEST_BRIDGE_ADDR = "10.213.213.1/24"
+TEST_POOL = "base=10.214.0.0/16,size=24"
 IMAGE = "lucid-test-busybox:latest"
 APPLETS = ("sh", "sleep", "echo", "cat", "head", "tail", "tr", "dd", "yes", "true", "false", "seq", "printf", "ls")
 
@@ -106,6 +110,17 @@ class DockerEnv:
                 self.client.api.remove_network(nid)
 
 
+def _ip(*args: str) -> None:
+    """iproute2, errors ignored (the bridge may be left over from an interrupted run)."""
+    subprocess.run(["ip", *args], check=False, capture_output=True, timeout=10)
+
+
+def stop_engine(proc: Proc) -> None:
+    proc.stop(timeout=60)
+    _ip("link", "del", TEST_BRIDGE)
+    shutil.rmtree(proc.root, ignore_errors=True)  # type: ignore[attr-defined]
+
+
 def start_engine(tmp: Path) -> tuple[str, Proc | None]:
     """The URL of an answering engine; starts dockerd when none answers (returned to stop it)."""
     # LUCID_TEST_DOCKER_OWN=1 starts a private dockerd even when one answers (to test the CI path).
@@ -119,11 +134,14 @@ def start_engine(tmp: Path) -> tuple[str, Proc | None]:
     url = f"unix://{TEST_SOCKET}"
     # Not under pytest's tmp: other pytest sessions garbage-collect old tmp dirs, mounts and all.
     root = Path(tempfile.mkdtemp(prefix="lucid-test-dockerd-", dir="/var/tmp"))
+    # Its own bridge and address pool: never the host's docker0 (`--bridge=none` would make
+    # dockerd delete docker0 under another running engine) nor that engine's subnets.
+    _ip("link", "add", "name", TEST_BRIDGE, "type", "bridge")
+    _ip("addr", "add", TEST_BRIDGE_ADDR, "dev", TEST_BRIDGE)
+    _ip("link", "set", TEST_BRIDGE, "up")
     proc = Proc([dockerd, "--host", url, "--data-root", str(root / "data"), "--exec-root", str(root / "exec"),
                  "--pidfile", str(root / "docker.pid"), "--iptables=false", "--ip-masq=false",
-                 # No default bridge: nothing to clash with another engine's docker0; the tests
-                 # create their own networks where they need one.
-                 "--bridge=none"],
+                 "--bridge", TEST_BRIDGE, "--default-address-pool", TEST_POOL],
                 root / "dockerd.log")
     proc.root = root  # type: ignore[attr-defined]
     deadline = time.monotonic() + 60
@@ -162,8 +180,7 @@ def docker_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DockerEnv]:
             proc = _SHARED["proc"]
             _SHARED.clear()
             if proc is not None:
-                proc.stop(timeout=60)
-                shutil.rmtree(proc.root, ignore_errors=True)
+                stop_engine(proc)
 
 
 # --- running probes in-process ------------------------------------------------------------------
