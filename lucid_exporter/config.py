@@ -210,6 +210,99 @@ class StatusConfig(Section):
                                     description="origins whose CORS preflight is checked at the gateway")
     trongrid_url: str = Field("https://api.trongrid.io", description="TronGrid base URL (getnowblock)")
     min_interval_seconds: float | None = Field(None, ge=0, description="cache per check; default probes'")
+class DockerConfig(Section):
+    """The docker engine: containers, networks, disk usage (``docker ps``, ``stats``, ``network inspect``)."""
+
+    enabled: bool = Field(True, description="probe the docker engine (off where there is none, e.g. the sim)")
+    base_url: str = Field("unix:///var/run/docker.sock", description="docker engine address (unix:// or tcp://)")
+    container_patterns: list[str] = Field(
+        default_factory=lambda: ["lucid-*"],
+        description="besides the catalogue's containers, watch every container whose name matches (fnmatch)",
+    )
+    networks: list[str] = Field(
+        default_factory=lambda: ["lucid-network", "lucid-tron-network"], description="networks that must exist"
+    )
+    tron_network: str = Field("lucid-tron-network", description="the isolated TRON payment network")
+    tron_allowed_containers: list[str] = Field(
+        default_factory=list,
+        description="containers allowed on the TRON network besides the catalogue's tron cluster",
+    )
+    workers: int = Field(4, ge=1, le=32, description="threads for docker API calls (bounded concurrency)")
+    api_timeout_seconds: float = Field(10.0, gt=0, description="timeout of one docker API call")
+    stats: bool = Field(True, description="one-shot CPU/memory stats of running containers (docker stats)")
+    min_interval_seconds: float = Field(15.0, ge=0, description="cache of the container and network probes")
+    disk_usage_min_interval_seconds: float = Field(
+        300.0, ge=0, description="cache of `docker system df` (expensive on a big engine)"
+    )
+
+
+class LogsConfig(Section):
+    """Container log analysis (``docker logs ... | grep``), read incrementally."""
+
+    enabled: bool = Field(True, description="count error, code, slow and auth lines in container logs")
+    lookback_seconds: float = Field(3600.0, gt=0, description="first read of a container looks back this far")
+    first_read_max_lines: int = Field(5000, ge=1, description="at most this many lines on a container's first read")
+    max_lines_per_read: int = Field(
+        50000, ge=1, description="at most this many new lines per container and scrape (the rest is skipped)"
+    )
+    max_error_codes: int = Field(
+        50, ge=1, description="distinct LUCID_ERR codes per container; more are counted as code=\"other\""
+    )
+    topics: dict[str, str] = Field(
+        default_factory=lambda: {"auth": "auth|login|token", "hardware_wallet": "hardware|ledger|trezor",
+                                 "cors": "cors", "poot": "poot", "rbac": "rbac"},
+        description="topic -> regular expression (case-insensitive): the guide's topic greps, counted per container",
+    )
+    timeout_seconds: float = Field(20.0, gt=0, description="timeout of the log probe (capped by the scrape budget)")
+
+    @field_validator("topics")
+    @classmethod
+    def _valid_topics(cls, v: dict[str, str]) -> dict[str, str]:
+        import re
+
+        for topic, pattern in v.items():
+            try:
+                re.compile(pattern)
+            except re.error as e:
+                raise ValueError(f"topics.{topic}: invalid regular expression: {e}") from None
+        return v
+    min_interval_seconds: float = Field(15.0, ge=0, description="cache of the log probe")
+
+
+class NetworkConfig(Section):
+    """Inter-service reachability: DNS of every catalogue host, TCP connects (``nslookup``, ``netstat``)."""
+
+    enabled: bool = True
+    dns: bool = Field(True, description="resolve every catalogue host name")
+    extra_dns_names: list[str] = Field(default_factory=list, description="more names to resolve")
+    tcp_targets: list[str] = Field(
+        default_factory=lambda: ["lucid-xrdp:13389", "lucid-xrdp:14389"],
+        description="host:port to connect to (the guide's RDP port range bounds by default)",
+    )
+    timeout_seconds: float = Field(3.0, gt=0, description="per name / per connect timeout")
+
+    @field_validator("tcp_targets")
+    @classmethod
+    def _valid_targets(cls, v: list[str]) -> list[str]:
+        for t in v:
+            host, sep, port = t.rpartition(":")
+            if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+                raise ValueError(f"{t!r}: must be host:port")
+        return v
+
+
+class HostConfig(Section):
+    """Disk space and backups (``df -h``, ``/opt/lucid/backups``)."""
+
+    enabled: bool = True
+    paths: list[str] = Field(
+        default_factory=lambda: ["/data"], description="filesystems to report (data volumes mounted read-only)"
+    )
+    backup_dirs: dict[str, str] = Field(
+        default_factory=lambda: {"mongodb": "/opt/lucid/backups/mongodb", "redis": "/opt/lucid/backups/redis"},
+        description="backup kind -> directory; the newest file in it is the last backup",
+    )
+    meminfo_path: str = Field("/proc/meminfo", description="host memory (free -h); the sidecar sees the host's")
 
 
 class Settings(BaseSettings):
@@ -226,6 +319,10 @@ class Settings(BaseSettings):
     checks: dict[str, CheckConfig] = Field(
         default_factory=dict, description="overrides of the status check catalogue, by check name"
     )
+    docker: DockerConfig = Field(DockerConfig(), description="docker engine: containers, networks, disk usage")
+    logs: LogsConfig = Field(LogsConfig(), description="container log analysis")
+    network: NetworkConfig = Field(NetworkConfig(), description="DNS and TCP reachability")
+    host: HostConfig = Field(HostConfig(), description="disk space and backup freshness")
 
     @model_validator(mode="after")
     def _valid_checks(self) -> Settings:

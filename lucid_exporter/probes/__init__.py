@@ -17,6 +17,10 @@ if TYPE_CHECKING:
 MODULES: tuple[str, ...] = (
     "health",
     "lucid",
+    "docker",
+    "logs",
+    "network",
+    "host",
 )
 
 

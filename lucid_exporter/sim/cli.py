@@ -6,12 +6,15 @@ import argparse
 import asyncio
 import signal
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from . import host as host_sim
 from .faults import FaultError, parse_spec
+from .host import HostSim
 from .stack import SimStack
 
 
@@ -27,23 +30,30 @@ def add_parser(sub: Any) -> None:
                    help="Lucid slot time: one block per slot (default 5; tests use ~1)")
     p.add_argument("--token-ttl", type=float, default=30 * 86400.0,
                    help="life of the monitoring token written with --write-config (seconds)")
+    p.add_argument("--data-dir", type=Path,
+                   help="the simulated data volume and backups (default: sim-data beside --write-config)")
     p.add_argument("--log.level", dest="log_level", default="info")
     p.add_argument("--log.format", dest="log_format", default="logfmt", choices=["logfmt", "json"])
 
 
-def build_stack(args: argparse.Namespace) -> SimStack:
+def build_stack(args: argparse.Namespace) -> tuple[SimStack, HostSim]:
     from . import world as status_world
 
     world = status_world.World(slot_seconds=max(0.05, getattr(args, "slot_seconds", 5.0)),
                                token_ttl=getattr(args, "token_ttl", 30 * 86400.0))
-    return SimStack(host=args.host, base_port=args.base_port, control_port=args.control_port,
-                    route_factories=[status_world.routes(world)],
-                    extra_fault_kinds=dict(status_world.FAULT_KINDS),
-                    config_contributors=[lambda stack: status_world.exporter_config(world, stack)])
+    stack = SimStack(host=args.host, base_port=args.base_port, control_port=args.control_port,
+                     route_factories=[status_world.routes(world)],
+                     extra_fault_kinds={**status_world.FAULT_KINDS, **host_sim.FAULT_KINDS},
+                     config_contributors=[lambda stack: status_world.exporter_config(world, stack)])
+    data_dir = args.data_dir or (args.write_config.parent / "sim-data" if args.write_config
+                                 else Path(tempfile.mkdtemp(prefix="lucid-sim-")))
+    host = host_sim.HostSim(stack, data_dir.resolve())
+    stack.config_contributors.append(host.exporter_config)
+    return stack, host
 
 
 def run(args: argparse.Namespace) -> int:
-    stack = build_stack(args)
+    stack, host = build_stack(args)
     try:
         for spec in args.fault:
             service, kind = parse_spec(spec)
@@ -59,6 +69,7 @@ def run(args: argparse.Namespace) -> int:
             loop.add_signal_handler(sig, stop.set)
         try:
             await stack.start()
+            await host.start()
         except OSError as e:
             print(f"lucid-exporter sim: cannot listen: {e.strerror}", file=sys.stderr)
             raise SystemExit(1) from None
@@ -72,6 +83,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             await stop.wait()
         finally:
+            await host.stop()
             await stack.stop()
 
     asyncio.run(main())

@@ -112,7 +112,8 @@ def test_each_fault_pages_its_alert_with_labels_and_runbook_then_resolves(
 
     def fired(d: Drill) -> tuple[float, dict] | None:  # type: ignore[type-arg]
         for at, alert in mon.webhook.alerts(d.alert, "firing", since=injected[d]):
-            if d.alert not in ("LucidServiceDown", "LucidServiceDegraded") or alert["labels"].get("service") == d.service:
+            generic = d.alert in ("LucidServiceDown", "LucidServiceDegraded")
+            if not generic or alert["labels"].get("service") == d.service:
                 return at, alert
         return None
 
