@@ -117,7 +117,7 @@ METRICS: dict[str, str] = {
     "lucid_consensus_round": "issue 5", "lucid_consensus_reached": "issue 5",
     "lucid_consensus_participants": "issue 5",
     "lucid_poot_score": "issue 5", "lucid_poot_score_nodes": "issue 5",
-    "lucid_poot_score_min": "chosen here", "lucid_poot_score_mean": "chosen here",
+    "lucid_poot_score_min": "chosen here", "lucid_poot_score_avg": "chosen here",
     "lucid_poot_score_max": "chosen here",
     "lucid_anchoring_sessions": "issue 5", "lucid_anchoring_last_anchor_timestamp_seconds": "issue 5",
     "lucid_pipeline_sessions": "issue 5", "lucid_chunk_queue_depth": "issue 5",
@@ -541,7 +541,7 @@ def blockchain(b: Board) -> None:
     b.ts("Consensus participants", p[0], "Participants by status.", "short",
          [("lucid_consensus_participants", "{{status}}")], w=12)
     b.ts("PoOT score range", p[0], "Minimum, mean and maximum PoOT score over all nodes (consensus weights).",
-         "short", [("lucid_poot_score_min", "min"), ("lucid_poot_score_mean", "mean"),
+         "short", [("lucid_poot_score_min", "min"), ("lucid_poot_score_avg", "avg"),
                    ("lucid_poot_score_max", "max")], w=12)
     b.row(p[1])
     b.ts("Anchoring sessions by state", p[1], "Pending, processing, completed and failed anchorings.", "short",
@@ -604,7 +604,7 @@ def nodes(b: Board) -> None:
     b.stat("Scored nodes", p[1], "Nodes with a PoOT score; 0 means scores are missing.", "none",
            [("lucid_poot_score_nodes", "nodes")], w=6, steps=thresholds((None, "red"), (1, "green")))
     b.ts("PoOT score min / mean / max", p[1], "Spread of PoOT scores over all nodes.", "short",
-         [("lucid_poot_score_min", "min"), ("lucid_poot_score_mean", "mean"), ("lucid_poot_score_max", "max")],
+         [("lucid_poot_score_min", "min"), ("lucid_poot_score_avg", "avg"), ("lucid_poot_score_max", "max")],
          w=18)
 
 

@@ -56,6 +56,8 @@ DRILLS = (
           "tron-network-connection-failures"),
     Drill("payout-router", "degraded", "LucidServiceDegraded", "tron", "system-performance-degradation"),
     Drill("session-storage", "down", "LucidServiceDown", "sessions", "inter-service-communication-failures"),
+    Drill("mongodb", "backup_stale", "LucidBackupStale", "system", "data-loss-or-corruption"),
+    Drill("xrdp", "down", "LucidRDPPortUnreachable", "rdp", "rdp-connection-failures"),
 )
 
 
