@@ -39,7 +39,7 @@ def test_mongodb_server_status_recorded_from_secantus() -> None:
     s = server_status_samples(load("mongodb_serverstatus.json"))
     assert val(s, "lucid_mongodb_connections_current") == 3
     assert val(s, "lucid_mongodb_connections_created_total") == 6
-    assert val(s, "lucid_mongodb_op_counters_total", type="command") == 8
+    assert val(s, "lucid_mongodb_op_counters_total", type="command") == 23
     assert val(s, "lucid_mongodb_memory_resident_bytes") == 56 * 1024 * 1024
     assert val(s, "lucid_mongodb_cursors_open") == 0
     assert all(x.type == "counter" for x in s if x.name.endswith("_total"))
