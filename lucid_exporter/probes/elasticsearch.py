@@ -15,6 +15,7 @@ Parsing (``*_samples``) is pure and unit-tested on recorded and hand-built repli
 from __future__ import annotations
 
 import fnmatch
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -64,6 +65,10 @@ def es_reason(exc: BaseException) -> tuple[str, str]:
             return "refused", "connection refused"
         if "name or service" in low or "nodename" in low or "name resolution" in low:
             return "dns", "name resolution failed"
+        if exc.__context__ is not None:  # a generic "Connection error": the aiohttp error says more
+            reason, message = classify(exc.__context__)
+            if reason != "other":
+                return reason, message
         return "refused", f"connection failed: {str(exc)[:160]}"
     return classify(exc)
 
@@ -187,6 +192,9 @@ class _Client:
                 kw["verify_certs"] = False
                 kw["ssl_show_warn"] = False
             self._client = AsyncElasticsearch(self.url, **kw)
+            # The node pool warns on every failed request ("putting on N second timeout"); the
+            # engine already logs a failure once, with its reason.
+            logging.getLogger("elastic_transport.node_pool").setLevel(logging.ERROR)
         # Every request inside the probe's budget.
         return self._client.options(request_timeout=budget(self.cfg.connect_timeout_seconds,
                                                            ctx.remaining() - 0.1))
