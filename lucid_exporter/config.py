@@ -48,7 +48,8 @@ class Section(BaseModel):
             if field is None or field.annotation not in (SecretStr, SecretStr | None):
                 continue
             out.pop(key)
-            if value in (None, ""):
+            if value in (None, "") or data.get(target) not in (None, ""):
+                # An explicit value wins: LUCID_EXPORTER_X__PASSWORD over password_file in the file.
                 continue
             path = Path(str(value))
             try:
@@ -118,6 +119,7 @@ class ProbesConfig(Section):
     )
     max_response_bytes: int = Field(1_048_576, ge=1024, description="larger replies fail with too_large")
     concurrency: int = Field(32, ge=1, description="probes running at once")
+    io_threads: int = Field(64, ge=4, description="threads for name lookups and file reads shared by the probes")
 
 
 class ServiceConfig(Section):
@@ -210,6 +212,8 @@ class StatusConfig(Section):
                                     description="origins whose CORS preflight is checked at the gateway")
     trongrid_url: str = Field("https://api.trongrid.io", description="TronGrid base URL (getnowblock)")
     min_interval_seconds: float | None = Field(None, ge=0, description="cache per check; default probes'")
+
+
 class DockerConfig(Section):
     """The docker engine: containers, networks, disk usage (``docker ps``, ``stats``, ``network inspect``)."""
 
@@ -254,6 +258,7 @@ class LogsConfig(Section):
         description="topic -> regular expression (case-insensitive): the guide's topic greps, counted per container",
     )
     timeout_seconds: float = Field(20.0, gt=0, description="timeout of the log probe (capped by the scrape budget)")
+    min_interval_seconds: float = Field(15.0, ge=0, description="cache of the log probe")
 
     @field_validator("topics")
     @classmethod
@@ -266,7 +271,6 @@ class LogsConfig(Section):
             except re.error as e:
                 raise ValueError(f"topics.{topic}: invalid regular expression: {e}") from None
         return v
-    min_interval_seconds: float = Field(15.0, ge=0, description="cache of the log probe")
 
 
 class NetworkConfig(Section):
@@ -305,6 +309,83 @@ class HostConfig(Section):
     meminfo_path: str = Field("/proc/meminfo", description="host memory (free -h); the sidecar sees the host's")
 
 
+class TLSConfig(Section):
+    """TLS towards a backend (MongoDB, Redis, Elasticsearch)."""
+
+    enabled: bool = Field(False, description="connect with TLS")
+    ca_file: Path | None = Field(None, description="PEM CA bundle that signed the server certificate")
+    cert_file: Path | None = Field(None, description="PEM client certificate (mutual TLS)")
+    key_file: Path | None = Field(None, description="PEM client key (mutual TLS)")
+    insecure_skip_verify: bool = Field(False, description="do not verify the server certificate (tests only)")
+
+
+class RedisConfig(Section):
+    enabled: bool = Field(True, description="probe Redis (target redis)")
+    address: str | None = Field(None, description="host:port; default: the catalogue's redis url (lucid-redis:6379)")
+    username: str | None = Field(None, description="ACL user name (Redis 6+); none for requirepass")
+    password: SecretStr | None = Field(None, description="requirepass or ACL password (or password_file)")
+    db: int = Field(0, ge=0, description="database the client selects (INFO covers all of them)")
+    tls: TLSConfig = TLSConfig()
+    connect_timeout_seconds: float = Field(2.0, gt=0, description="connect and socket timeout, capped by the budget")
+    max_connections: int = Field(2, ge=1, description="connections in the client's pool")
+    rate_limit_patterns: list[str] = Field(
+        default_factory=lambda: ["ratelimit:*", "rate_limit:*"],
+        description="SCAN MATCH patterns whose keys are counted (never KEYS)")
+    rate_limit_max_keys: int = Field(100_000, ge=1, description="stop counting a pattern after this many keys")
+    rate_limit_max_seconds: float = Field(1.0, gt=0, description="stop scanning a pattern after this long")
+    scan_count: int = Field(1000, ge=1, description="COUNT hint of each SCAN call")
+
+
+class RequiredIndex(Section):
+    database: str = Field("lucid", description="database of the collection")
+    collection: str = Field(description="collection name")
+    keys: dict[str, int | str] = Field(description="index key pattern in order, e.g. {user_id: 1, created_at: 1}")
+    unique: bool = Field(False, description="the index must also be unique")
+    name: str | None = Field(None, description="label value; default MongoDB's generated name (email_1)")
+
+    @property
+    def label(self) -> str:
+        return self.name or "_".join(f"{k}_{v}" for k, v in self.keys.items())
+
+
+def _default_indexes() -> list[RequiredIndex]:
+    return [RequiredIndex(collection="users", keys={"email": 1}),
+            RequiredIndex(collection="sessions", keys={"user_id": 1, "created_at": 1})]
+
+
+class MongoDBConfig(Section):
+    enabled: bool = Field(True, description="probe MongoDB (target mongodb)")
+    uri: SecretStr | None = Field(None, description="full mongodb:// URI (or uri_file); wins over address")
+    address: str | None = Field(None, description="host:port; default: the catalogue's mongodb url")
+    username: str | None = Field(None, description="SCRAM user name")
+    password: SecretStr | None = Field(None, description="SCRAM password (or password_file)")
+    auth_source: str = Field("admin", description="database holding the user")
+    direct_connection: bool = Field(True, description="talk to this member only (rs.status() of its view)")
+    tls: TLSConfig = TLSConfig()
+    connect_timeout_seconds: float = Field(2.0, gt=0, description="connect and server selection timeout")
+    databases: list[str] = Field(default_factory=lambda: ["lucid", "lucid_blocks"],
+                                 description="databases whose db.stats() is exported")
+    required_indexes: list[RequiredIndex] = Field(default_factory=_default_indexes,
+                                                  description="indexes that must exist (index_present)")
+    index_stats: bool = Field(True, description="export $indexStats usage counters of the required indexes")
+
+
+class ElasticsearchConfig(Section):
+    enabled: bool = Field(True, description="probe Elasticsearch (target elasticsearch)")
+    url: str | None = Field(None, description="http(s)://host:port; default: the catalogue's elasticsearch url")
+    username: str | None = Field(None, description="basic auth user")
+    password: SecretStr | None = Field(None, description="basic auth password (or password_file)")
+    api_key: SecretStr | None = Field(None, description="API key (or api_key_file); wins over basic auth")
+    tls: TLSConfig = TLSConfig()
+    connect_timeout_seconds: float = Field(2.0, gt=0, description="request timeout, capped by the budget")
+    node_stats: bool = Field(True, description="run the _nodes/stats sub-probe (elasticsearch_nodes)")
+    max_nodes: int = Field(50, ge=1, description="per-node series are capped at this many nodes")
+    indices: list[str] = Field(default_factory=lambda: ["*"],
+                               description="allow-list of index name patterns (fnmatch) for per-index series")
+    max_indices: int = Field(100, ge=1, description="per-index series are capped at this many indices")
+    include_hidden_indices: bool = Field(False, description="also list indices whose name starts with a dot")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="LUCID_EXPORTER_", env_nested_delimiter="__", extra="forbid", frozen=True
@@ -315,6 +396,9 @@ class Settings(BaseSettings):
     services: dict[str, ServiceConfig] = Field(
         default_factory=dict, description="overrides of the service catalogue, by service name"
     )
+    mongodb: MongoDBConfig = Field(MongoDBConfig(), description="MongoDB probe (foundation)")
+    redis: RedisConfig = Field(RedisConfig(), description="Redis probe (foundation)")
+    elasticsearch: ElasticsearchConfig = Field(ElasticsearchConfig(), description="Elasticsearch probe (foundation)")
     status: StatusConfig = Field(StatusConfig(), description="Lucid JSON status checks")
     checks: dict[str, CheckConfig] = Field(
         default_factory=dict, description="overrides of the status check catalogue, by check name"

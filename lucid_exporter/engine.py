@@ -13,6 +13,7 @@ import logging
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -108,6 +109,11 @@ class Engine:
 
     async def start(self) -> None:
         if self._http is None:
+            # Name lookups (aiohttp, pymongo) and file reads run in the loop's default executor.
+            # asyncio sizes it from the CPU count (6 threads on 2 cores): a few lookups stuck on
+            # a dead name server would stall every other probe behind them.
+            asyncio.get_running_loop().set_default_executor(
+                ThreadPoolExecutor(max_workers=self.settings.probes.io_threads, thread_name_prefix="lucid-io"))
             # One pooled session for every HTTP probe: no connection per scrape.
             connector = aiohttp.TCPConnector(limit=64, limit_per_host=4, ttl_dns_cache=30)
             self._http = aiohttp.ClientSession(

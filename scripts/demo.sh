@@ -15,6 +15,26 @@ pids+=($!)
 for _ in $(seq 50); do [ -s "$DEMO/exporter.yml" ] && break; sleep 0.2; done
 [ -s "$DEMO/exporter.yml" ] || { echo "demo: the sim did not start; see $DEMO/sim.log" >&2; exit 1; }
 
+# The foundation stores are real servers (the sim only stands in for HTTP services):
+# Debian redis-server, SecantusDB (MongoDB wire protocol) and osmem-server (OpenSearch API).
+REDIS_PORT=${DEMO_REDIS_PORT:-16379}
+MONGO_PORT=${DEMO_MONGO_PORT:-27117}
+ES_PORT=${DEMO_ES_PORT:-19200}
+redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no --dir "$DEMO" \
+  --maxmemory 256mb --maxmemory-policy allkeys-lru >"$DEMO/redis.log" 2>&1 &
+pids+=($!)
+$BIN/python -m secantus --host 127.0.0.1 --port "$MONGO_PORT" --storage-path :memory: --log-level WARNING \
+  >"$DEMO/secantus.log" 2>&1 &
+pids+=($!)
+"$($BIN/python -c 'from osmem_server import resolve_binary; print(resolve_binary())')" \
+  --addr "127.0.0.1:$ES_PORT" --no-stdin-watch --no-ja >"$DEMO/osmem.log" 2>&1 &
+pids+=($!)
+for port in "$REDIS_PORT" "$MONGO_PORT" "$ES_PORT"; do
+  for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
+  (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "demo: nothing on port $port; see $DEMO/*.log" >&2; exit 1; }
+done
+$BIN/python scripts/demo_foundation.py "$DEMO/exporter.yml" "$REDIS_PORT" "$MONGO_PORT" "$ES_PORT"
+
 $BIN/lucid-exporter serve --config "$DEMO/exporter.yml" --web.listen-address "127.0.0.1:$PORT" \
   >"$DEMO/exporter.log" 2>&1 &
 pids+=($!)
@@ -26,6 +46,8 @@ lucid-exporter demo is running (logs in $DEMO/):
   status page      http://127.0.0.1:$PORT/
   metrics          http://127.0.0.1:$PORT/metrics
   one service      http://127.0.0.1:$PORT/probe?target=auth-service
+  foundation       http://127.0.0.1:$PORT/probe?target=redis  (also mongodb, elasticsearch)
+                   redis-server :$REDIS_PORT, SecantusDB :$MONGO_PORT, osmem-server :$ES_PORT
   sim control      http://127.0.0.1:18079/
   inject a fault   curl -X PUT http://127.0.0.1:18079/faults/auth-service/down
   clear faults     curl -X DELETE http://127.0.0.1:18079/faults

@@ -16,6 +16,9 @@ if TYPE_CHECKING:
 
 MODULES: tuple[str, ...] = (
     "health",
+    "elasticsearch",
+    "mongodb",
+    "redis",
     "lucid",
     "docker",
     "logs",

@@ -114,4 +114,8 @@ class HealthProbe(Probe):
 
 
 def build(settings: Settings, services: dict[str, Service]) -> list[Probe]:
-    return [HealthProbe(s) for s in services.values() if s.health != "none" and s.url]
+    # MongoDB and Redis get no TCP connect per scrape when their own probe (probes/mongodb.py,
+    # probes/redis.py) runs: it reports lucid_service_up for them over its pooled connections.
+    covered = {name for name, on in (("mongodb", settings.mongodb.enabled), ("redis", settings.redis.enabled)) if on}
+    return [HealthProbe(s) for s in services.values()
+            if s.health != "none" and s.url and not (s.name in covered and s.health == "tcp")]

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import socket
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from ..config import NetworkConfig, Settings
 from ..engine import Probe, ProbeContext
@@ -21,14 +22,34 @@ class DnsProbe(Probe):
     def __init__(self, cfg: NetworkConfig, names: list[str]) -> None:
         self.cfg = cfg
         self.names = names
+        # Its own threads: a name server that never answers keeps a getaddrinfo() thread for
+        # its whole retry cycle, and that must not starve the lookups of the other probes.
+        self._pool: ThreadPoolExecutor | None = None
+        self._in_flight: dict[str, asyncio.Future[object]] = {}
 
-    async def _one(self, name: str) -> list[Sample]:
-        loop = asyncio.get_running_loop()
+    def _lookup(self, name: str) -> asyncio.Future[object]:
+        """One lookup per name at a time: a hanging name is waited for again, not asked again."""
+        fut = self._in_flight.get(name)
+        if fut is None or fut.done():
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="dns")
+            fut = asyncio.get_running_loop().run_in_executor(
+                self._pool, lambda: socket.getaddrinfo(name, None, type=socket.SOCK_STREAM))
+            # Retrieved here: a lookup that outlived its scrape must not log "never retrieved".
+            fut.add_done_callback(lambda f: f.cancelled() or f.exception())
+            self._in_flight[name] = fut
+        return fut
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+
+    async def _one(self, name: str, timeout: float) -> list[Sample]:
         start = time.monotonic()
         ok = 1
         try:
-            await asyncio.wait_for(loop.getaddrinfo(name, None, type=socket.SOCK_STREAM),
-                                   timeout=self.cfg.timeout_seconds)
+            await asyncio.wait_for(asyncio.shield(self._lookup(name)), timeout=timeout)
         except (OSError, TimeoutError):
             ok = 0
         # Sample, not gauge(): the label is called "name", like gauge()'s first parameter.
@@ -37,7 +58,8 @@ class DnsProbe(Probe):
                        "Time to resolve the name (or to fail)")]
 
     async def run(self, ctx: ProbeContext) -> list[Sample]:
-        results = await asyncio.gather(*(self._one(n) for n in self.names))
+        timeout = per_item_timeout(self.cfg, ctx)
+        results = await asyncio.gather(*(self._one(n, timeout) for n in self.names))
         return [s for r in results for s in r]
 
 
@@ -48,13 +70,13 @@ class TcpProbe(Probe):
     def __init__(self, cfg: NetworkConfig) -> None:
         self.cfg = cfg
 
-    async def _one(self, target: str) -> list[Sample]:
+    async def _one(self, target: str, timeout: float) -> list[Sample]:
         host, _, port = target.rpartition(":")
         start = time.monotonic()
         ok = 1
         try:
             _, writer = await asyncio.wait_for(asyncio.open_connection(host.strip("[]"), int(port)),
-                                               timeout=self.cfg.timeout_seconds)
+                                               timeout=timeout)
             writer.close()
             with contextlib.suppress(OSError):
                 await writer.wait_closed()
@@ -66,8 +88,15 @@ class TcpProbe(Probe):
                       "Time to connect (or to fail)", target=target)]
 
     async def run(self, ctx: ProbeContext) -> list[Sample]:
-        results = await asyncio.gather(*(self._one(t) for t in self.cfg.tcp_targets))
+        timeout = per_item_timeout(self.cfg, ctx)
+        results = await asyncio.gather(*(self._one(t, timeout) for t in self.cfg.tcp_targets))
         return [s for r in results for s in r]
+
+
+def per_item_timeout(cfg: NetworkConfig, ctx: ProbeContext) -> float:
+    """Each name or port gives up before the probe does, so that it reports 0 instead of the
+    whole probe timing out."""
+    return max(0.05, min(cfg.timeout_seconds, ctx.remaining() - 0.2))
 
 
 def dns_names(cfg: NetworkConfig, services: dict[str, Service]) -> list[str]:

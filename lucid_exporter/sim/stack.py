@@ -69,7 +69,12 @@ class SimStack:
     def exporter_config(self) -> dict[str, Any]:
         """A config that points the exporter at this stack."""
         services: dict[str, Any] = {n: {"url": self.url(n)} for n in self._listeners}
-        out: dict[str, Any] = {"services": services}
+        # The sim's MongoDB and Redis are TCP stand-ins and its Elasticsearch only serves
+        # _cluster/health: the store probes (probes/mongodb.py, redis.py, elasticsearch.py)
+        # need real servers, so they are off here and the catalogue health checks run instead.
+        # make demo turns them on against real servers (scripts/demo_foundation.py).
+        out: dict[str, Any] = {"services": services, "mongodb": {"enabled": False}, "redis": {"enabled": False},
+                               "elasticsearch": {"enabled": False}}
         for contribute in self.config_contributors:
             out = _deep_merge(out, contribute(self))
         return out
