@@ -185,9 +185,8 @@ def log_profile(service: Service, index: int = 1) -> LogProfile:
     )
 
 
-def log_script(service: Service, index: int = 1) -> str:
+def log_script(service: Service, p: LogProfile) -> str:
     """The container's ``sh -c`` script: log lines forever, reading the fault file every loop."""
-    p = log_profile(service, index)
     # asctime with milliseconds: busybox date has no %N; the milliseconds only grow within a second.
     clock = ("clock() {\n"
              f"  s=$(date -u '+%Y-%m-%d{'T' if p.json else ' '}%H:%M:%S')\n"
@@ -264,6 +263,17 @@ def container_services(services: dict[str, Service]) -> list[Service]:
     return sorted((s for s in services.values() if s.container), key=lambda s: s.container)
 
 
+def profiles(services: dict[str, Service]) -> dict[str, LogProfile]:
+    """The log profile of each service with a container; LUCID_ERR codes numbered within a cluster
+    (auth-service: LUCID_ERR_2001)."""
+    out: dict[str, LogProfile] = {}
+    seen: dict[str, int] = {}
+    for s in container_services(services):
+        seen[s.cluster] = seen.get(s.cluster, 0) + 1
+        out[s.name] = log_profile(s, seen[s.cluster])
+    return out
+
+
 # ---------------------------------------------------------------------------------------------
 # Ownership
 
@@ -310,6 +320,7 @@ class ContainerSim:
         self.image = image
         self.owner = owner_id()
         self.services = container_services(stack.services)
+        self.profiles = profiles(stack.services)
         self._client: Any = None
         self._created_networks: list[str] = []
         self._containers: dict[str, str] = {}  # service -> container id
@@ -364,20 +375,20 @@ class ContainerSim:
         """Refuse foreign containers of our names and live sims' ones; remove dead sims' ones."""
         api = self._client.api
         names = {s.container for s in self.services}
-        listing = api.containers(all=True, filters={"name": "lucid-"})
+        listing = api.containers(all=True)
         stale: list[str] = []
         for c in listing:
             name = str((c.get("Names") or ["/"])[0]).lstrip("/")
-            labels = c.get("Labels") or {}
-            if labels.get(LABEL) == "1":
-                owner = labels.get(OWNER_LABEL, "")
+            if name in names and (c.get("Labels") or {}).get(LABEL) != "1":
+                raise SimRefused(f"container {name} exists on {self.base_url} and is not the sim's "
+                                 f"(no label {LABEL}=1); not touching it: remove it or use another engine")
+        for c in listing:
+            owner = (c.get("Labels") or {}).get(OWNER_LABEL, "")
+            if (c.get("Labels") or {}).get(LABEL) == "1":
                 if owner_alive(owner):
                     raise SimRefused(f"another sim ({owner}) runs the Lucid containers on {self.base_url}; "
                                      "stop it first (only one docker sim per engine)")
                 stale.append(c["Id"])
-            elif name in names:
-                raise SimRefused(f"container {name} exists on {self.base_url} and is not the sim's "
-                                 f"(no label {LABEL}=1); not touching it: remove it or use another engine")
         for c in api.containers(all=True, filters={"label": f"{LABEL}=1"}):
             if c["Id"] not in stale and not owner_alive((c.get("Labels") or {}).get(OWNER_LABEL, "")):
                 stale.append(c["Id"])
@@ -401,7 +412,6 @@ class ContainerSim:
         from docker.types import LogConfig
 
         api = self._client.api
-        index = [s.name for s in self.services if s.cluster == service.cluster].index(service.name) + 1
         host_config = api.create_host_config(
             mem_limit=MEMORY_LIMIT,
             memswap_limit=MEMORY_LIMIT,
@@ -411,7 +421,7 @@ class ContainerSim:
             init=False,
         )
         created = api.create_container(
-            self.image, ["sh", "-c", log_script(service, index)], name=service.container,
+            self.image, ["sh", "-c", log_script(service, self.profiles[service.name])], name=service.container,
             hostname=service.container, host_config=host_config,
             labels={LABEL: "1", OWNER_LABEL: self.owner, SERVICE_LABEL: service.name},
             environment={"LUCID_SERVICE": service.name, "LUCID_CLUSTER": service.cluster},
