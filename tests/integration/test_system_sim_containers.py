@@ -98,7 +98,7 @@ def stack(docker_env: DockerEnv, tmp_path_factory: pytest.TempPathFactory) -> It
 
 
 def test_sim_with_docker_writes_an_exporter_config_with_the_docker_and_log_probes(stack: Stack) -> None:
-    assert stack.sim.config["docker"] == {"enabled": True, "base_url": stack.env.base_url}
+    assert stack.sim.config["docker"] == {"enabled": True, "base_url": stack.env.base_url, "workers": 16}
     assert stack.sim.config["logs"] == {"enabled": True}
     assert "containers on the docker engine" in stack.sim.proc.output()
 
