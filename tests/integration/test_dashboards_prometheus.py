@@ -1,7 +1,8 @@
 """Every panel query of the dashboards against a real Prometheus that scrapes the real exporter.
 
-Starts the simulated stack, ``lucid-exporter serve`` pointed at it and Debian's Prometheus
-(1 s scrape interval, temporary storage), waits for a few scrapes, then sends every panel query,
+Starts the simulated stack with its containers on a real Docker engine (``sim --docker``, the
+engine of ``tests/servers_docker.py``), ``lucid-exporter serve`` pointed at it and Debian's
+Prometheus (1 s scrape interval, temporary storage), waits for a few scrapes, then sends every panel query,
 with its variables substituted, to ``/api/v1/query``:
 - every query must parse;
 - a query must return data when every metric it uses is in the exporter's /metrics output
@@ -21,8 +22,9 @@ from typing import TypeVar
 
 import pytest
 
-from ..conftest import Exporter, Sim, start_exporter, start_sim
+from ..conftest import Exporter, Sim, start_exporter
 from ..dashboards_support import committed_dashboards, generate, metrics_not_exported, queries
+from ..servers_docker import DockerEnv, docker_env, start_docker_sim  # noqa: F401 - fixture
 from ..servers_prometheus import Prometheus, start_prometheus
 from ..support import http_get, parse_metrics, scrape, value, wait_until
 
@@ -55,9 +57,9 @@ class Stack:
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def stack(tmp_path_factory: pytest.TempPathFactory, docker_env: DockerEnv) -> Iterator[Stack]:  # noqa: F811
     tmp: Path = tmp_path_factory.mktemp("dashboards")
-    sim, exporter = _retry(lambda: _sim_and_exporter(tmp))
+    sim, exporter = _retry(lambda: _sim_and_exporter(tmp, docker_env))
     prometheus = None
     try:
         metrics = f"{exporter.url}/metrics"
@@ -73,11 +75,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         if prometheus is not None:
             prometheus.stop()
         exporter.proc.stop()
-        sim.proc.stop()
+        sim.proc.stop(timeout=60)
 
 
-def _sim_and_exporter(tmp: Path) -> tuple[Sim, Exporter]:
-    sim = start_sim(tmp)
+def _sim_and_exporter(tmp: Path, env: DockerEnv) -> tuple[Sim, Exporter]:
+    sim = start_docker_sim(tmp, env)
     exporter = None
     try:
         exporter = start_exporter(tmp, sim.config)
@@ -94,7 +96,7 @@ def _sim_and_exporter(tmp: Path) -> tuple[Sim, Exporter]:
     except BaseException:
         if exporter is not None:
             exporter.proc.stop()
-        sim.proc.stop()
+        sim.proc.stop(timeout=60)
         raise
 
 
