@@ -36,7 +36,7 @@ RUNBOOKS = ROOT / "docs" / "runbooks"
 
 # Where the runbooks are published: <RUNBOOK_BASE>/<cluster>.md#<problem-slug>.
 RUNBOOK_BASE = "https://github.com/lucid-exporter/lucid-exporter/blob/main/docs/runbooks"
-# Grafana: <DASHBOARD_BASE>/lucid-<cluster> (per cluster) and <DASHBOARD_BASE>/lucid-overview.
+# Grafana: <DASHBOARD_BASE>/lucid-<cluster> (per cluster), lucid-overview, and lucid-exporter (the exporter alerts).
 DASHBOARD_BASE = "https://grafana.example/d"
 
 # Prometheus' default scrape timeout. The exporter alerts call a scrape "close to its timeout" at
@@ -89,7 +89,7 @@ class Alert:
 
     @property
     def dashboard_url(self) -> str:
-        uid = self.dashboard or ("lucid-overview" if self.file == "exporter" else f"lucid-{self.file}")
+        uid = self.dashboard or ("lucid-exporter" if self.file == "exporter" else f"lucid-{self.file}")
         return f"{DASHBOARD_BASE}/{uid}"
 
     def labels(self) -> dict[str, str]:

@@ -216,3 +216,13 @@ def test_panels_fit_the_grid_without_overlapping(uid: str) -> None:
         assert not cells & taken, f"{uid}: panel {p['title']!r} overlaps another"
         taken |= cells
         assert p["type"] in {"row", "stat", "timeseries", "bargauge", "histogram"}, p["type"]
+
+
+def test_every_alert_dashboard_url_names_a_shipped_dashboard() -> None:
+    uids = {json.loads(p.read_text())["uid"] for p in (ROOT / "grafana" / "dashboards").glob("*.json")}
+    for rules in (ROOT / "alerts").glob("*.rules.yml"):
+        for group in yaml.safe_load(rules.read_text())["groups"]:
+            for rule in group["rules"]:
+                url = rule.get("annotations", {}).get("dashboard_url")
+                assert url, f"{rule.get('alert')} has no dashboard_url"
+                assert url.rsplit("/d/", 1)[1].split("/")[0] in uids, (rule["alert"], url)
