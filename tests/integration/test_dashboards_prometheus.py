@@ -31,7 +31,11 @@ from ..support import http_get, parse_metrics, scrape, value, wait_until
 pytestmark = pytest.mark.integration
 
 # Flip to True once every probe of issues 3-5 is merged: then every panel must show data.
+# With the sim's containers (sim --docker) every docker, log, network, host, status and health panel
+# shows data; only the foundation probes (MongoDB, Redis, Elasticsearch: real servers) are missing.
 ALL_PANELS_MUST_RETURN_DATA = False
+# Until then, the only metrics a panel may use without the exporter producing them.
+NOT_YET_PREFIXES = ("lucid_mongodb_", "lucid_redis_", "lucid_elasticsearch_")
 
 # Metrics produced on main today by the healthy sim stack; each must be used by some panel query
 # that was required to (and did) return data. Extend as the probes are merged.
@@ -39,6 +43,14 @@ PRODUCED_BY_THE_HEALTHY_SIM = (
     "lucid_service_up", "lucid_service_degraded", "lucid_service_health_duration_seconds",
     "lucid_service_http_status", "lucid_probe_success", "lucid_probe_duration_seconds",
     "lucid_probe_errors_total", "lucid_exporter_build_info",
+    # sim --docker: the containers, their networks and logs; the host side of the sim.
+    "lucid_container_present", "lucid_container_running", "lucid_container_health_status",
+    "lucid_container_restart_count", "lucid_container_oom_killed", "lucid_container_cpu_seconds_total",
+    "lucid_container_memory_usage_bytes", "lucid_container_memory_limit_bytes", "lucid_docker_network_present",
+    "lucid_tron_isolation_violations", "lucid_docker_disk_usage_bytes", "lucid_log_lines_total",
+    "lucid_log_error_codes_total", "lucid_log_slow_lines_total", "lucid_log_auth_failure_lines_total",
+    "lucid_dns_resolves", "lucid_tcp_connect_success", "lucid_tcp_connect_seconds",
+    "lucid_host_filesystem_free_bytes", "lucid_backup_last_timestamp_seconds", "lucid_backup_last_size_bytes",
 )
 # Grafana's $__rate_interval is max(4 x scrape interval, $__interval + scrape interval).
 RATE_INTERVAL = "1m"
@@ -140,11 +152,13 @@ def test_every_panel_query_parses_in_prometheus(stack: Stack, uid: str) -> None:
 
 @pytest.mark.parametrize("uid", sorted(DASHBOARDS))
 def test_panels_over_exported_metrics_show_data(stack: Stack, uid: str) -> None:
-    empty, not_yet = [], []
+    empty, not_yet, unexpected = [], [], []
     for q in _queries(uid):
         missing = _missing(stack, q)
         if missing:
             not_yet.append(f"{q}  (not exported yet: {', '.join(sorted(missing))})")
+            if not all(m.startswith(NOT_YET_PREFIXES) for m in missing):
+                unexpected.append(not_yet[-1])
             continue
         if not stack.prometheus.result(q.expr):
             empty.append(str(q))
@@ -156,6 +170,8 @@ def test_panels_over_exported_metrics_show_data(stack: Stack, uid: str) -> None:
             warnings.warn(f"{uid}: {len(not_yet)} panel queries not checked for data (metrics not exported yet; "
                           "see the test output)", stacklevel=1)
     assert not empty, "panel queries that return no data on the healthy sim stack:\n" + "\n".join(empty)
+    assert not unexpected, "panels over metrics that only the foundation probes may still lack:\n" + \
+        "\n".join(unexpected)
     if ALL_PANELS_MUST_RETURN_DATA:
         assert not not_yet, "panels whose metrics the exporter does not produce"
 
