@@ -284,7 +284,9 @@ def owner_id() -> str:
 
 def owner_alive(owner: str) -> bool:
     """Whether the sim that labelled a container still runs (another host's: assumed alive)."""
-    host, _, pid_text = owner.rpartition(":")
+    host, sep, pid_text = owner.rpartition(":")
+    if not sep or not host:
+        return False  # no owner recorded: nobody to wait for
     if host != socket.gethostname():
         return True
     try:
