@@ -105,20 +105,37 @@ def busybox_rootfs_tar(busybox: str | None = None, applets: tuple[str, ...] = AP
     return buf.getvalue()
 
 
-def import_image(client: Any, image: str) -> None:
-    """``docker import`` of the busybox root filesystem as ``image`` (``repository:tag``)."""
+ROOTFS_LABEL = "lucid.sim.rootfs"
+
+
+def import_image(client: Any, image: str, rootfs: bytes | None = None) -> None:
+    """``docker import`` of the busybox root filesystem as ``image`` (``repository:tag``), labelled
+    with the digest of the root filesystem."""
+    data = rootfs if rootfs is not None else busybox_rootfs_tar()
     repository, _, tag = image.rpartition(":")
-    client.api.import_image_from_data(busybox_rootfs_tar(), repository=repository, tag=tag or "latest")
+    client.api.import_image_from_data(data, repository=repository, tag=tag or "latest",
+                                      changes=[f"LABEL {ROOTFS_LABEL}={_digest(data)}"])
 
 
 def ensure_image(client: Any, image: str = IMAGE) -> None:
-    """Import the image unless the engine already has it."""
+    """Import the image unless the engine has it, built from this root filesystem (busybox and
+    applets): an image left by an older version with other applets is replaced."""
     import docker.errors
 
+    rootfs = busybox_rootfs_tar()
     try:
-        client.api.inspect_image(image)
+        found = client.api.inspect_image(image)
     except docker.errors.ImageNotFound:
-        import_image(client, image)
+        found = None
+    labels = ((found or {}).get("Config") or {}).get("Labels") or {}
+    if labels.get(ROOTFS_LABEL) != _digest(rootfs):
+        import_image(client, image, rootfs)
+
+
+def _digest(data: bytes) -> str:
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()[:16]
 
 
 # ---------------------------------------------------------------------------------------------
