@@ -517,7 +517,10 @@ class ContainerSim:
                 await self._call(self._apply, service, want)
                 self._retry_at.pop(service.name, None)
             except Exception as e:
-                log.warning("%s: applying container faults failed (retrying): %s", service.name, _short(e))
+                # Warn once per failing spell (e.g. the container was removed behind the sim's back).
+                level = logging.DEBUG if service.name in self._retry_at else logging.WARNING
+                log.log(level, "%s: applying container faults failed (retrying every second): %s",
+                        service.name, _short(e))
                 self._retry_at[service.name] = now + 1.0
 
     async def _call(self, fn: Callable[..., T], *args: Any) -> T:
