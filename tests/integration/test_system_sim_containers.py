@@ -6,6 +6,7 @@ The sim's containers have the catalogue's fixed names: one module-scoped sim, te
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import os
 import socket
@@ -23,7 +24,7 @@ from lucid_exporter.sim import containers as csim
 from lucid_exporter.sim.stack import SimStack
 
 from ..conftest import Exporter, Sim, start_exporter
-from ..servers_docker import DockerEnv, docker_env, start_docker_sim  # noqa: F401 - fixture
+from ..servers_docker import DockerEnv, docker_env, run_probe, start_docker_sim, val  # noqa: F401 - fixture
 from ..support import EXPORTER, Series, free_port, free_port_block, scrape, value, wait_until
 
 pytestmark = pytest.mark.integration
@@ -186,6 +187,31 @@ def test_no_docker_engine_is_refused_in_one_line(tmp_path: Path) -> None:
     p = subprocess.run(_sim_args(f"unix://{tmp_path}/none.sock"), capture_output=True, text=True, timeout=60)
     assert p.returncode == 1
     assert p.stderr.strip().count("\n") == 0 and "no docker engine answers" in p.stderr, p.stderr
+
+
+async def test_a_run_without_time_to_wait_reports_state_now_and_stats_of_the_last_refresh(stack: Stack) -> None:
+    from lucid_exporter.config import Settings
+    from lucid_exporter.probes.docker import ContainersProbe, DockerAccess
+
+    settings = Settings(docker={"base_url": stack.env.base_url, "workers": 16})  # type: ignore[arg-type]
+    probe = ContainersProbe(settings.docker, CATALOGUE, DockerAccess(settings.docker))
+    try:
+        first = await run_probe(probe, settings, timeout=0.0)  # the deadline has passed: no wait for stats
+        assert val(first, "lucid_container_running", container="lucid-redis") == 1
+        assert val(first, "lucid_container_memory_limit_bytes", container="lucid-redis") is None
+        assert probe._stats_task is not None  # the refresh goes on in the background
+        await asyncio.wait_for(asyncio.shield(probe._stats_task), timeout=30)
+        second = await run_probe(probe, settings, timeout=0.0)
+        assert val(second, "lucid_container_memory_limit_bytes", container="lucid-redis") == csim.MEMORY_LIMIT
+        # With time to wait, a run has its own fresh stats (what a first scrape with a normal budget gets).
+        fresh = ContainersProbe(settings.docker, CATALOGUE, DockerAccess(settings.docker))
+        try:
+            third = await run_probe(fresh, settings, timeout=30.0)
+            assert val(third, "lucid_container_memory_limit_bytes", container="lucid-redis") == csim.MEMORY_LIMIT
+        finally:
+            await fresh.close()
+    finally:
+        await probe.close()
 
 
 # --- the container faults ----------------------------------------------------------------------
