@@ -10,10 +10,26 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT INT TERM
 
-$BIN/lucid-exporter sim --write-config "$DEMO/exporter.yml" >"$DEMO/sim.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 50); do [ -s "$DEMO/exporter.yml" ] && break; sleep 0.2; done
-[ -s "$DEMO/exporter.yml" ] || { echo "demo: the sim did not start; see $DEMO/sim.log" >&2; exit 1; }
+# With a docker engine, the sim also runs the Lucid containers (busybox, logging like Lucid) on it.
+SIM_ARGS=()
+CONTAINER_FAULT="(needs a docker engine)"
+if command -v docker >/dev/null && docker info >/dev/null 2>&1; then
+  SIM_ARGS+=(--docker --docker-url "${DOCKER_HOST:-unix:///var/run/docker.sock}")
+  echo "demo: containers simulated on the docker engine (lucid-* on lucid-network, removed at exit)"
+  CONTAINER_FAULT="curl -X PUT http://127.0.0.1:18079/faults/api-gateway/error_burst (also container_stopped, restart_loop, tron_isolation_breach)"
+else
+  echo "demo: containers not simulated (no docker engine answers 'docker info'); docker and log probes off"
+fi
+rm -f "$DEMO/exporter.yml"
+$BIN/lucid-exporter sim --write-config "$DEMO/exporter.yml" "${SIM_ARGS[@]}" >"$DEMO/sim.log" 2>&1 &
+sim=$!
+pids+=($sim)
+for _ in $(seq 300); do
+  [ -s "$DEMO/exporter.yml" ] && break
+  kill -0 "$sim" 2>/dev/null || break
+  sleep 0.2
+done
+[ -s "$DEMO/exporter.yml" ] || { echo "demo: the sim did not start: $(tail -n 1 "$DEMO/sim.log")" >&2; exit 1; }
 
 # The foundation stores are real servers (the sim only stands in for HTTP services):
 # Debian redis-server, SecantusDB (MongoDB wire protocol) and osmem-server (OpenSearch API).
@@ -50,6 +66,7 @@ lucid-exporter demo is running (logs in $DEMO/):
                    redis-server :$REDIS_PORT, SecantusDB :$MONGO_PORT, osmem-server :$ES_PORT
   sim control      http://127.0.0.1:18079/
   inject a fault   curl -X PUT http://127.0.0.1:18079/faults/auth-service/down
+  container fault  $CONTAINER_FAULT
   clear faults     curl -X DELETE http://127.0.0.1:18079/faults
   dashboards       grafana/dashboards/ (Grafana compose snippet in docs/dashboards.md)
 

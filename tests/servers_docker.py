@@ -1,18 +1,21 @@
 """A real Docker engine for the tests: the running one, or a dockerd started (and stopped) here.
 
 No image registry can be reached: the test image is imported (``docker import``) from a root
-filesystem made of Debian's ``busybox-static``. Every container and network the tests create
-carries a unique name prefix and is removed at the end of the session.
+filesystem made of Debian's ``busybox-static`` (``lucid_exporter.sim.containers.busybox_rootfs_tar``,
+the same as the sim's image). Every container and network the tests create carries a unique name
+prefix and is removed at the end of the session.
+
+``start_docker_sim`` runs ``lucid-exporter sim --docker`` against the session's engine: its
+containers have the catalogue's fixed names (``lucid-<service>``), so only one such sim may run
+at a time on one engine; the tests that use it are module-scoped and run one after the other.
 """
 
 from __future__ import annotations
 
 import contextlib
-import io
 import os
 import shutil
 import subprocess
-import tarfile
 import tempfile
 import time
 import uuid
@@ -23,8 +26,13 @@ from typing import Any
 
 import docker
 import pytest
+import yaml
 
-from .support import Proc
+# One implementation of the busybox root filesystem, shared with `lucid-exporter sim --docker`.
+from lucid_exporter.sim.containers import APPLETS, busybox_rootfs_tar, import_image  # noqa: F401 - re-exported
+
+from .conftest import Sim
+from .support import EXPORTER, Proc, free_port, free_port_block, wait_port, wait_until
 
 DEFAULT_URL = "unix:///var/run/docker.sock"
 TEST_SOCKET = "/run/lucid-test-docker.sock"
@@ -32,7 +40,6 @@ TEST_BRIDGE = "lucidtst0"
 TEST_BRIDGE_ADDR = "10.213.213.1/24"
 TEST_POOL = "base=10.214.0.0/16,size=24"
 IMAGE = "lucid-test-busybox:latest"
-APPLETS = ("sh", "sleep", "echo", "cat", "head", "tail", "tr", "dd", "yes", "true", "false", "seq", "printf", "ls")
 
 
 def _answers(url: str) -> bool:
@@ -46,25 +53,6 @@ def _answers(url: str) -> bool:
         return False
     finally:
         c.close()
-
-
-def busybox_rootfs_tar() -> bytes:
-    """A tarball of /bin/busybox plus applet symlinks: enough of a root filesystem for the tests."""
-    busybox = shutil.which("busybox") or "/bin/busybox"
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as tar:
-        for d in ("bin", "tmp", "proc", "sys", "dev", "etc"):
-            info = tarfile.TarInfo(d)
-            info.type = tarfile.DIRTYPE
-            info.mode = 0o1777 if d == "tmp" else 0o755
-            tar.addfile(info)
-        tar.add(busybox, arcname="bin/busybox")
-        for applet in APPLETS:
-            link = tarfile.TarInfo(f"bin/{applet}")
-            link.type = tarfile.SYMTYPE
-            link.linkname = "busybox"
-            tar.addfile(link)
-    return buf.getvalue()
 
 
 @dataclass
@@ -165,7 +153,7 @@ def docker_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DockerEnv]:
     if not _SHARED:
         url, proc = start_engine(tmp_path_factory.mktemp("dockerd"))
         client = docker.DockerClient(base_url=url, timeout=120)
-        client.api.import_image_from_data(busybox_rootfs_tar(), repository=IMAGE.split(":")[0], tag="latest")
+        import_image(client, IMAGE)
         env = DockerEnv(url, client, prefix=f"lucidtest-{uuid.uuid4().hex[:6]}-")
         _SHARED.update(env=env, proc=proc, users=0)
     _SHARED["users"] += 1
@@ -203,3 +191,44 @@ def val(samples: list[Any], metric: str, /, **labels: str) -> float | None:
     if len(found) > 1:
         raise AssertionError(f"{metric}{labels} matches {len(found)} samples")
     return found[0] if found else None
+
+
+# --- the simulated stack with its containers ----------------------------------------------------
+
+
+def start_docker_sim(tmp: Path, env: DockerEnv, *faults: str, wait_other: float = 300.0) -> Sim:
+    """``lucid-exporter sim --docker`` on the session's engine; returns once its containers run
+    (the sim writes its config only then). Stop it with ``sim.proc.stop(timeout=60)``: it removes
+    its containers on the way out. While another docker sim owns the engine's Lucid containers
+    (another test session on the same engine), waits up to ``wait_other`` seconds for it to end."""
+    deadline = time.monotonic() + wait_other
+    while True:
+        sim = _start_docker_sim(tmp, env, faults)
+        if isinstance(sim, Sim):
+            return sim
+        if "another sim" not in sim or time.monotonic() > deadline:
+            raise RuntimeError(f"the docker sim did not start:\n{sim[-2000:]}")
+        time.sleep(2)
+
+
+def _start_docker_sim(tmp: Path, env: DockerEnv, faults: tuple[str, ...]) -> Sim | str:
+    base = free_port_block(40)
+    control = free_port()
+    cfg = tmp / "sim-exporter.yml"
+    cfg.unlink(missing_ok=True)
+    args = [*EXPORTER, "sim", "--docker", "--docker-url", env.base_url, "--base-port", str(base),
+            "--control-port", str(control), "--write-config", str(cfg)]
+    for f in faults:
+        args += ["--fault", f]
+    proc = Proc(args, tmp / "sim.log")
+    try:
+        wait_until(lambda: (cfg.exists() and cfg.stat().st_size > 0) or proc.p.poll() is not None,
+                   timeout=120, interval=0.2, what="sim containers running and config written")
+        if proc.p.poll() is not None:
+            proc.stop()
+            return proc.output()
+        wait_port(control, proc=proc.p)
+    except BaseException:
+        proc.stop(timeout=60)
+        raise
+    return Sim(proc, f"http://127.0.0.1:{control}", yaml.safe_load(cfg.read_text()), cfg)

@@ -12,7 +12,9 @@ from typing import Any
 
 import yaml
 
+from . import containers as containers_sim
 from . import host as host_sim
+from .containers import ContainerSim, SimRefused
 from .faults import FaultError, parse_spec
 from .host import HostSim
 from .stack import SimStack
@@ -32,28 +34,41 @@ def add_parser(sub: Any) -> None:
                    help="life of the monitoring token written with --write-config (seconds)")
     p.add_argument("--data-dir", type=Path,
                    help="the simulated data volume and backups (default: sim-data beside --write-config)")
+    p.add_argument("--docker", action="store_true",
+                   help="also run the Lucid containers (busybox, logging like Lucid) on a docker engine")
+    p.add_argument("--docker-url", default=None, metavar="URL",
+                   help=f"docker engine for --docker (default {containers_sim.DEFAULT_URL})")
     p.add_argument("--log.level", dest="log_level", default="info")
     p.add_argument("--log.format", dest="log_format", default="logfmt", choices=["logfmt", "json"])
 
 
-def build_stack(args: argparse.Namespace) -> tuple[SimStack, HostSim]:
+def build_stack(args: argparse.Namespace) -> tuple[SimStack, HostSim, ContainerSim | None]:
     from . import world as status_world
 
+    docker = bool(getattr(args, "docker", False))
     world = status_world.World(slot_seconds=max(0.05, getattr(args, "slot_seconds", 5.0)),
                                token_ttl=getattr(args, "token_ttl", 30 * 86400.0))
+    kinds = {**status_world.FAULT_KINDS, **host_sim.FAULT_KINDS}
+    if docker:
+        kinds.update(containers_sim.FAULT_KINDS)
     stack = SimStack(host=args.host, base_port=args.base_port, control_port=args.control_port,
                      route_factories=[status_world.routes(world)],
-                     extra_fault_kinds={**status_world.FAULT_KINDS, **host_sim.FAULT_KINDS},
+                     extra_fault_kinds=kinds,
                      config_contributors=[lambda stack: status_world.exporter_config(world, stack)])
     data_dir = args.data_dir or (args.write_config.parent / "sim-data" if args.write_config
                                  else Path(tempfile.mkdtemp(prefix="lucid-sim-")))
     host = host_sim.HostSim(stack, data_dir.resolve())
     stack.config_contributors.append(host.exporter_config)
-    return stack, host
+    containers = None
+    if docker:
+        # After the host's contribution: enables the docker and log probes it disables.
+        containers = ContainerSim(stack, getattr(args, "docker_url", None) or containers_sim.DEFAULT_URL)
+        stack.config_contributors.append(containers.exporter_config)
+    return stack, host, containers
 
 
 def run(args: argparse.Namespace) -> int:
-    stack, host = build_stack(args)
+    stack, host, containers = build_stack(args)
     try:
         for spec in args.fault:
             service, kind = parse_spec(spec)
@@ -72,17 +87,32 @@ def run(args: argparse.Namespace) -> int:
             await host.start()
         except OSError as e:
             print(f"lucid-exporter sim: cannot listen: {e.strerror}", file=sys.stderr)
+            await host.stop()
+            await stack.stop()
             raise SystemExit(1) from None
+        if containers is not None:
+            try:
+                await containers.start()
+            except SimRefused as e:
+                print(f"lucid-exporter sim: {e}", file=sys.stderr)
+                await host.stop()
+                await stack.stop()
+                raise SystemExit(1) from None
         if args.write_config:
             args.write_config.parent.mkdir(parents=True, exist_ok=True)
             args.write_config.write_text(yaml.safe_dump(stack.exporter_config(), sort_keys=False))
         print(f"sim: {len(stack.services)} services, control at http://{args.host}:{args.control_port}/",
               flush=True)
+        if containers is not None:
+            print(f"sim: {len(containers.services)} containers on the docker engine at {containers.base_url}",
+                  flush=True)
         if args.write_config:
             print(f"sim: exporter config written to {args.write_config}", flush=True)
         try:
             await stop.wait()
         finally:
+            if containers is not None:
+                await containers.stop()
             await host.stop()
             await stack.stop()
 

@@ -1,7 +1,8 @@
 """Every panel query of the dashboards against a real Prometheus that scrapes the real exporter.
 
-Starts the simulated stack, ``lucid-exporter serve`` pointed at it and Debian's Prometheus
-(1 s scrape interval, temporary storage), waits for a few scrapes, then sends every panel query,
+Starts the simulated stack with its containers on a real Docker engine (``sim --docker``, the
+engine of ``tests/servers_docker.py``), ``lucid-exporter serve`` pointed at it and Debian's
+Prometheus (1 s scrape interval, temporary storage), waits for a few scrapes, then sends every panel query,
 with its variables substituted, to ``/api/v1/query``:
 - every query must parse;
 - a query must return data when every metric it uses is in the exporter's /metrics output
@@ -21,15 +22,20 @@ from typing import TypeVar
 
 import pytest
 
-from ..conftest import Exporter, Sim, start_exporter, start_sim
+from ..conftest import Exporter, Sim, start_exporter
 from ..dashboards_support import committed_dashboards, generate, metrics_not_exported, queries
+from ..servers_docker import DockerEnv, docker_env, start_docker_sim  # noqa: F401 - fixture
 from ..servers_prometheus import Prometheus, start_prometheus
 from ..support import http_get, parse_metrics, scrape, value, wait_until
 
 pytestmark = pytest.mark.integration
 
 # Flip to True once every probe of issues 3-5 is merged: then every panel must show data.
+# With the sim's containers (sim --docker) every docker, log, network, host, status and health panel
+# shows data; only the foundation probes (MongoDB, Redis, Elasticsearch: real servers) are missing.
 ALL_PANELS_MUST_RETURN_DATA = False
+# Until then, the only metrics a panel may use without the exporter producing them.
+NOT_YET_PREFIXES = ("lucid_mongodb_", "lucid_redis_", "lucid_elasticsearch_")
 
 # Metrics produced on main today by the healthy sim stack; each must be used by some panel query
 # that was required to (and did) return data. Extend as the probes are merged.
@@ -37,6 +43,14 @@ PRODUCED_BY_THE_HEALTHY_SIM = (
     "lucid_service_up", "lucid_service_degraded", "lucid_service_health_duration_seconds",
     "lucid_service_http_status", "lucid_probe_success", "lucid_probe_duration_seconds",
     "lucid_probe_errors_total", "lucid_exporter_build_info",
+    # sim --docker: the containers, their networks and logs; the host side of the sim.
+    "lucid_container_present", "lucid_container_running", "lucid_container_health_status",
+    "lucid_container_restart_count", "lucid_container_oom_killed", "lucid_container_cpu_seconds_total",
+    "lucid_container_memory_usage_bytes", "lucid_container_memory_limit_bytes", "lucid_docker_network_present",
+    "lucid_tron_isolation_violations", "lucid_docker_disk_usage_bytes", "lucid_log_lines_total",
+    "lucid_log_error_codes_total", "lucid_log_slow_lines_total", "lucid_log_auth_failure_lines_total",
+    "lucid_dns_resolves", "lucid_tcp_connect_success", "lucid_tcp_connect_seconds",
+    "lucid_host_filesystem_free_bytes", "lucid_backup_last_timestamp_seconds", "lucid_backup_last_size_bytes",
 )
 # Grafana's $__rate_interval is max(4 x scrape interval, $__interval + scrape interval).
 RATE_INTERVAL = "1m"
@@ -55,9 +69,9 @@ class Stack:
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def stack(tmp_path_factory: pytest.TempPathFactory, docker_env: DockerEnv) -> Iterator[Stack]:  # noqa: F811
     tmp: Path = tmp_path_factory.mktemp("dashboards")
-    sim, exporter = _retry(lambda: _sim_and_exporter(tmp))
+    sim, exporter = _retry(lambda: _sim_and_exporter(tmp, docker_env))
     prometheus = None
     try:
         metrics = f"{exporter.url}/metrics"
@@ -73,11 +87,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         if prometheus is not None:
             prometheus.stop()
         exporter.proc.stop()
-        sim.proc.stop()
+        sim.proc.stop(timeout=60)
 
 
-def _sim_and_exporter(tmp: Path) -> tuple[Sim, Exporter]:
-    sim = start_sim(tmp)
+def _sim_and_exporter(tmp: Path, env: DockerEnv) -> tuple[Sim, Exporter]:
+    sim = start_docker_sim(tmp, env)
     exporter = None
     try:
         exporter = start_exporter(tmp, sim.config)
@@ -94,7 +108,7 @@ def _sim_and_exporter(tmp: Path) -> tuple[Sim, Exporter]:
     except BaseException:
         if exporter is not None:
             exporter.proc.stop()
-        sim.proc.stop()
+        sim.proc.stop(timeout=60)
         raise
 
 
@@ -138,11 +152,13 @@ def test_every_panel_query_parses_in_prometheus(stack: Stack, uid: str) -> None:
 
 @pytest.mark.parametrize("uid", sorted(DASHBOARDS))
 def test_panels_over_exported_metrics_show_data(stack: Stack, uid: str) -> None:
-    empty, not_yet = [], []
+    empty, not_yet, unexpected = [], [], []
     for q in _queries(uid):
         missing = _missing(stack, q)
         if missing:
             not_yet.append(f"{q}  (not exported yet: {', '.join(sorted(missing))})")
+            if not all(m.startswith(NOT_YET_PREFIXES) for m in missing):
+                unexpected.append(not_yet[-1])
             continue
         if not stack.prometheus.result(q.expr):
             empty.append(str(q))
@@ -154,6 +170,8 @@ def test_panels_over_exported_metrics_show_data(stack: Stack, uid: str) -> None:
             warnings.warn(f"{uid}: {len(not_yet)} panel queries not checked for data (metrics not exported yet; "
                           "see the test output)", stacklevel=1)
     assert not empty, "panel queries that return no data on the healthy sim stack:\n" + "\n".join(empty)
+    assert not unexpected, "panels over metrics that only the foundation probes may still lack:\n" + \
+        "\n".join(unexpected)
     if ALL_PANELS_MUST_RETURN_DATA:
         assert not not_yet, "panels whose metrics the exporter does not produce"
 
