@@ -206,19 +206,19 @@ ALERT_LIST: list[Alert] = [
     Alert(
         name="LucidMongoDBConnectionsNearLimit", file="foundation", problem="mongodb-performance-issues",
         severity="warning",
-        expr='sum without (state) (lucid_mongodb_connections{state="current"})'
-             ' / (sum without (state) (lucid_mongodb_connections{state=~"current|available"}) > 0) > 0.9',
+        expr="lucid_mongodb_connections_current"
+             " / ((lucid_mongodb_connections_current + lucid_mongodb_connections_available) > 0) > 0.9",
         for_="10m",
         summary="MongoDB connections are above 90 % of the limit",
         description="MongoDB uses {{ $value | humanizePercentage }} of its connection slots (current / "
                     "(current + available)).",
         why="The guide's 'connection timeouts' symptom: new connections wait when slots run out. 90 % leaves "
             "room to react; the denominator is guarded against 0.",
-        fire=Case({'lucid_mongodb_connections{state="current"}': "950x15",
-                   'lucid_mongodb_connections{state="available"}': "50x15"},
+        fire=Case({"lucid_mongodb_connections_current": "950x15",
+                   "lucid_mongodb_connections_available": "50x15"},
                   description="MongoDB uses 95% of its connection slots (current / (current + available))."),
-        silent=Case({'lucid_mongodb_connections{state="current"}': "100x15",
-                     'lucid_mongodb_connections{state="available"}': "900x15"}),
+        silent=Case({"lucid_mongodb_connections_current": "100x15",
+                     "lucid_mongodb_connections_available": "900x15"}),
     ),
     Alert(
         name="LucidMongoDBIndexMissing", file="foundation", problem="mongodb-performance-issues", severity="warning",
@@ -1078,7 +1078,8 @@ METRICS: dict[str, tuple[str, str]] = {
     "lucid_mongodb_replset_member_state": (
         I3, "`{set,member}`, MongoDB state codes (1 PRIMARY, 2 SECONDARY, 7 ARBITER)"),
     "lucid_mongodb_authenticated": (I3, "0/1 from connectionStatus"),
-    "lucid_mongodb_connections": (I3 + LEAD, "`{state}` with state `current` and `available`"),
+    "lucid_mongodb_connections_current": (I3, "serverStatus connections.current"),
+    "lucid_mongodb_connections_available": (I3, "serverStatus connections.available"),
     "lucid_mongodb_current_op_oldest_seconds": (I3 + LEAD, "age of the oldest running operation, 0 when none"),
     "lucid_mongodb_index_present": (I3, "`{database,collection,index}`, 0/1"),
     "lucid_redis_up": (I3, "0/1"),

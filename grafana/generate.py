@@ -81,10 +81,11 @@ METRICS: dict[str, str] = {
     "lucid_mongodb_replset_initialized": "issue 3 (lead)", "lucid_mongodb_replset_my_state": "issue 3",
     "lucid_mongodb_replset_member_state": "issue 3", "lucid_mongodb_replset_member_health": "issue 3",
     "lucid_mongodb_replset_member_optime_lag_seconds": "issue 3",
-    "lucid_mongodb_authenticated": "issue 3 (lead)", "lucid_mongodb_connections": "lead",
-    "lucid_mongodb_opcounters_total": "chosen here", "lucid_mongodb_memory_resident_bytes": "chosen here",
-    "lucid_mongodb_current_op_active": "chosen here", "lucid_mongodb_current_op_waiting_for_lock": "chosen here",
-    "lucid_mongodb_current_op_oldest_seconds": "chosen here", "lucid_mongodb_db_data_bytes": "chosen here",
+    "lucid_mongodb_authenticated": "issue 3 (lead)", "lucid_mongodb_connections_current": "probe",
+    "lucid_mongodb_connections_available": "probe",
+    "lucid_mongodb_op_counters_total": "probe", "lucid_mongodb_memory_resident_bytes": "chosen here",
+    "lucid_mongodb_current_ops_active": "probe", "lucid_mongodb_current_ops_waiting_for_lock": "probe",
+    "lucid_mongodb_current_op_oldest_seconds": "chosen here", "lucid_mongodb_db_data_size_bytes": "probe",
     "lucid_mongodb_index_present": "issue 3 (lead)",
     # issue 3: Redis
     "lucid_redis_up": "issue 3", "lucid_redis_ping_seconds": "issue 3",
@@ -95,8 +96,11 @@ METRICS: dict[str, str] = {
     "lucid_redis_rate_limit_keys": "issue 3",
     # issue 3: Elasticsearch
     "lucid_elasticsearch_up": "issue 3 (lead)", "lucid_elasticsearch_cluster_health_status": "issue 3",
-    "lucid_elasticsearch_shards": "chosen here", "lucid_elasticsearch_nodes": "chosen here",
-    "lucid_elasticsearch_pending_tasks": "chosen here",
+    "lucid_elasticsearch_cluster_active_shards": "probe",
+    "lucid_elasticsearch_cluster_relocating_shards": "probe",
+    "lucid_elasticsearch_cluster_initializing_shards": "probe",
+    "lucid_elasticsearch_cluster_unassigned_shards": "probe",
+    "lucid_elasticsearch_cluster_nodes": "probe", "lucid_elasticsearch_cluster_pending_tasks": "probe",
     "lucid_elasticsearch_node_heap_used_bytes": "chosen here",
     "lucid_elasticsearch_node_heap_max_bytes": "chosen here",
     # issue 4: containers, networks, logs, host
@@ -436,18 +440,19 @@ def foundation(b: Board) -> None:
          [("lucid_mongodb_replset_member_optime_lag_seconds", "{{member}}")], w=8)
     b.row(p[1])
     b.ts("Connections", p[1], "serverStatus connections, current and available.", "short",
-         [("lucid_mongodb_connections", "{{state}}")], w=8)
+         [("lucid_mongodb_connections_current", "current"),
+          ("lucid_mongodb_connections_available", "available")], w=8)
     b.ts("Operations", p[1], "serverStatus opcounters per second, by operation.", "ops",
-         [(f"sum by (op) ({_rate('lucid_mongodb_opcounters_total')})", "{{op}}")], w=8)
+         [(f"sum by (type) ({_rate('lucid_mongodb_op_counters_total')})", "{{type}}")], w=8)
     b.ts("Resident memory", p[1], "MongoDB resident memory (serverStatus mem).", "bytes",
          [("lucid_mongodb_memory_resident_bytes", "resident")], w=8)
     b.ts("Current operations", p[1], "db.currentOp(): active operations and operations waiting for a lock.",
-         "short", [("lucid_mongodb_current_op_active", "active"),
-                   ("lucid_mongodb_current_op_waiting_for_lock", "waiting for lock")], w=8)
+         "short", [("lucid_mongodb_current_ops_active", "active"),
+                   ("lucid_mongodb_current_ops_waiting_for_lock", "waiting for lock")], w=8)
     b.ts("Oldest running operation", p[1], "Age of the oldest running operation (slow queries).", "s",
          [("lucid_mongodb_current_op_oldest_seconds", "oldest")], w=8)
     b.ts("Data size by database", p[1], "db.stats() data size.", "bytes",
-         [("lucid_mongodb_db_data_bytes", "{{database}}")], w=8)
+         [("lucid_mongodb_db_data_size_bytes", "{{database}}")], w=8)
     b.add("bargauge", "Required indexes present", p[1], "getIndexes(): 1 when each required index exists "
           "(users.email, sessions user_id+created_at, ...); 0 means a missing index.", "none",
           [("lucid_mongodb_index_present", "{{database}}.{{collection}} {{index}}")], w=24,
@@ -485,9 +490,13 @@ def foundation(b: Board) -> None:
                      '+ 2 * max(lucid_elasticsearch_cluster_health_status{color="red"})', "health")],
            w=4, mappings=ES_MAPPINGS, steps=thresholds((None, "green"), (1, "yellow"), (2, "red")))
     b.ts("Shards", p[4], "Active, relocating, initializing and unassigned shards.", "short",
-         [("lucid_elasticsearch_shards", "{{state}}")], w=8)
+         [("lucid_elasticsearch_cluster_active_shards", "active"),
+          ("lucid_elasticsearch_cluster_relocating_shards", "relocating"),
+          ("lucid_elasticsearch_cluster_initializing_shards", "initializing"),
+          ("lucid_elasticsearch_cluster_unassigned_shards", "unassigned")], w=8)
     b.ts("Nodes and pending tasks", p[4], "Nodes in the cluster and pending cluster tasks.", "short",
-         [("lucid_elasticsearch_nodes", "nodes"), ("lucid_elasticsearch_pending_tasks", "pending tasks")], w=8)
+         [("lucid_elasticsearch_cluster_nodes", "nodes"),
+          ("lucid_elasticsearch_cluster_pending_tasks", "pending tasks")], w=8)
     b.ts("JVM heap", p[4], "_nodes/stats heap used against max, per node.", "bytes",
          [("lucid_elasticsearch_node_heap_used_bytes", "{{node}} used"),
           ("lucid_elasticsearch_node_heap_max_bytes", "{{node}} max")], w=24)

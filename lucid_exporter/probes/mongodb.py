@@ -263,6 +263,11 @@ class _Client:
         self.port = port
         self._client: AsyncMongoClient[dict[str, Any]] | None = None
 
+    @property
+    def has_credentials(self) -> bool:
+        cfg = self.cfg
+        return bool(cfg.username) or (cfg.uri is not None and "@" in cfg.uri.get_secret_value())
+
     def get(self) -> AsyncMongoClient[dict[str, Any]]:
         if self._client is None:
             cfg = self.cfg
@@ -343,7 +348,11 @@ class MongoProbe(Probe):
                 out = [gauge("lucid_mongodb_up", 1, UP_HELP), *service_up("mongodb", True),
                        gauge("lucid_mongodb_ping_seconds", ping, "Round trip of the ping command"),
                        gauge("lucid_mongodb_info", 1, "MongoDB version", version=str(build.get("version", ""))),
-                       *connection_status_samples(cs), *server_status_samples(ss)]
+                       *server_status_samples(ss)]
+                # Whether the login worked is a question only when the exporter logs in: a
+                # deployment without credentials would otherwise page "authentication failing".
+                if self.client.has_credentials:
+                    out += connection_status_samples(cs)
                 try:
                     out += replset_samples(await admin.command("replSetGetStatus"))
                 except merr.OperationFailure as e:
