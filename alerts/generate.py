@@ -13,7 +13,7 @@ Usage::
 
     python alerts/generate.py          # (re)write the files
     python alerts/generate.py --check  # exit 1 when a committed file differs from the generated one
-    python alerts/generate.py --drill-dir DIR --drill-for 10s  # rules with a short for:, for fire drills
+    (rules with a short for:, for fire drills and the demo: scripts/drill_rules.py)
 
 Links: change ``RUNBOOK_BASE`` / ``DASHBOARD_BASE`` below (one constant each) to point the
 ``runbook_url`` and ``dashboard_url`` annotations at your own repository and Grafana. Dashboard
@@ -25,7 +25,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -1251,16 +1251,7 @@ def outputs() -> dict[Path, str]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--check", action="store_true", help="fail when a committed file differs from the generated one")
-    ap.add_argument("--drill-dir", type=Path, help="write only the rule files, with every for: set to --drill-for, "
-                    "into this directory (for fire drills and demos with short intervals)")
-    ap.add_argument("--drill-for", default="10s", help="the for: of every rule written to --drill-dir")
     args = ap.parse_args(argv)
-    if args.drill_dir:
-        args.drill_dir.mkdir(parents=True, exist_ok=True)
-        for f in FILES:
-            alerts = [replace(a, for_=args.drill_for) for a in ALERT_LIST if a.file == f]
-            (args.drill_dir / f"{f}.rules.yml").write_text(render_rules(f, alerts))
-        return 0
     names = [a.name for a in ALERT_LIST]
     dupes = {n for n in names if names.count(n) > 1}
     if dupes:

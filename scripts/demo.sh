@@ -37,7 +37,7 @@ REDIS_PORT=${DEMO_REDIS_PORT:-16379}
 MONGO_PORT=${DEMO_MONGO_PORT:-27117}
 ES_PORT=${DEMO_ES_PORT:-19200}
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no --dir "$DEMO" \
-  --maxmemory 256mb --maxmemory-policy allkeys-lru >"$DEMO/redis.log" 2>&1 &
+  --maxmemory 1gb --maxmemory-policy allkeys-lru >"$DEMO/redis.log" 2>&1 &
 pids+=($!)
 $BIN/python -m secantus --host 127.0.0.1 --port "$MONGO_PORT" --storage-path :memory: --log-level WARNING \
   >"$DEMO/secantus.log" 2>&1 &
@@ -56,6 +56,33 @@ $BIN/lucid-exporter serve --config "$DEMO/exporter.yml" --web.listen-address "12
 pids+=($!)
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$PORT/-/ready" >/dev/null && break; sleep 0.2; done
 
+# Prometheus with the shipped rules (for: cut to 15 s so that an injected fault pages within
+# a minute; expressions and thresholds as shipped) and Alertmanager, both on loopback.
+PROM_PORT=${DEMO_PROMETHEUS_PORT:-19090}
+AM_PORT=${DEMO_ALERTMANAGER_PORT:-19093}
+$BIN/python scripts/drill_rules.py "$DEMO/rules" --for 15 >/dev/null
+cat >"$DEMO/alertmanager.yml" <<YML
+route: {receiver: demo, group_by: [alertname, cluster, service], group_wait: 5s, group_interval: 10s}
+receivers: [{name: demo}]
+YML
+cat >"$DEMO/prometheus.yml" <<YML
+global: {scrape_interval: 5s, evaluation_interval: 5s, scrape_timeout: 4s}
+rule_files: ["$PWD/$DEMO/rules/*.rules.yml"]
+alerting: {alertmanagers: [{static_configs: [{targets: ["127.0.0.1:$AM_PORT"]}]}]}
+scrape_configs: [{job_name: lucid-exporter, static_configs: [{targets: ["127.0.0.1:$PORT"]}]}]
+YML
+prometheus-alertmanager --config.file="$DEMO/alertmanager.yml" --storage.path="$DEMO/alertmanager-data" \
+  --web.listen-address="127.0.0.1:$AM_PORT" --cluster.listen-address= >"$DEMO/alertmanager.log" 2>&1 &
+pids+=($!)
+prometheus --config.file="$DEMO/prometheus.yml" --storage.tsdb.path="$DEMO/prometheus-data" \
+  --web.listen-address="127.0.0.1:$PROM_PORT" >"$DEMO/prometheus.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PROM_PORT/-/ready" >/dev/null && break; sleep 0.2; done
+# The shipped data source, pointed at the demo's Prometheus, for a Grafana started as printed below.
+mkdir -p "$DEMO/grafana-datasources"
+sed "s|url: http://prometheus:9090|url: http://127.0.0.1:$PROM_PORT|" grafana/provisioning/datasources/prometheus.yml \
+  >"$DEMO/grafana-datasources/prometheus.yml"
+
 cat <<MSG
 
 lucid-exporter demo is running (logs in $DEMO/):
@@ -68,7 +95,16 @@ lucid-exporter demo is running (logs in $DEMO/):
   inject a fault   curl -X PUT http://127.0.0.1:18079/faults/auth-service/down
   container fault  $CONTAINER_FAULT
   clear faults     curl -X DELETE http://127.0.0.1:18079/faults
-  dashboards       grafana/dashboards/ (Grafana compose snippet in docs/dashboards.md)
+  prometheus       http://127.0.0.1:$PROM_PORT/alerts   (shipped rules, for: 15 s; on this healthy stack
+                   only LucidMongoDBConnectionsNearLimit fires: SecantusDB reports 0 connections available)
+  alertmanager     http://127.0.0.1:$AM_PORT/
+  dashboards       grafana/dashboards/*.json. To view them, start Grafana where a grafana/grafana
+                   image is available (docs/dashboards.md has the compose snippet):
+                     docker run -d --network host \\
+                       -v $PWD/grafana/provisioning/dashboards:/etc/grafana/provisioning/dashboards:ro \\
+                       -v $PWD/$DEMO/grafana-datasources:/etc/grafana/provisioning/datasources:ro \\
+                       -v $PWD/grafana/dashboards:/var/lib/grafana/dashboards/lucid:ro grafana/grafana
+                   then open http://127.0.0.1:3000/d/lucid-overview (admin/admin)
 
 Press Ctrl-C to stop.
 MSG
