@@ -83,34 +83,30 @@ def run(args: argparse.Namespace) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         try:
-            await stack.start()
-            await host.start()
-        except OSError as e:
-            print(f"lucid-exporter sim: cannot listen: {e.strerror}", file=sys.stderr)
-            await host.stop()
-            await stack.stop()
-            raise SystemExit(1) from None
-        if containers is not None:
             try:
-                await containers.start()
+                await stack.start()
+                await host.start()
+                if containers is not None:
+                    await containers.start()
+            except OSError as e:
+                print(f"lucid-exporter sim: cannot listen: {e.strerror}", file=sys.stderr)
+                raise SystemExit(1) from None
             except SimRefused as e:
                 print(f"lucid-exporter sim: {e}", file=sys.stderr)
-                await host.stop()
-                await stack.stop()
                 raise SystemExit(1) from None
-        if args.write_config:
-            args.write_config.parent.mkdir(parents=True, exist_ok=True)
-            args.write_config.write_text(yaml.safe_dump(stack.exporter_config(), sort_keys=False))
-        print(f"sim: {len(stack.services)} services, control at http://{args.host}:{args.control_port}/",
-              flush=True)
-        if containers is not None:
-            print(f"sim: {len(containers.services)} containers on the docker engine at {containers.base_url}",
+            if args.write_config:
+                args.write_config.parent.mkdir(parents=True, exist_ok=True)
+                args.write_config.write_text(yaml.safe_dump(stack.exporter_config(), sort_keys=False))
+            print(f"sim: {len(stack.services)} services, control at http://{args.host}:{args.control_port}/",
                   flush=True)
-        if args.write_config:
-            print(f"sim: exporter config written to {args.write_config}", flush=True)
-        try:
+            if containers is not None:
+                print(f"sim: {len(containers.services)} containers on the docker engine at {containers.base_url}",
+                      flush=True)
+            if args.write_config:
+                print(f"sim: exporter config written to {args.write_config}", flush=True)
             await stop.wait()
         finally:
+            # Also on a failed start: whatever did start is closed (and the sim's containers removed).
             if containers is not None:
                 await containers.stop()
             await host.stop()

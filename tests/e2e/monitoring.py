@@ -12,6 +12,7 @@ import re
 import threading
 import time
 import urllib.parse
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -20,6 +21,68 @@ from typing import Any
 import yaml
 
 from ..support import ROOT, Proc, free_port, http_get, wait_port, wait_until
+
+RUNBOOK_PREFIX = "https://github.com/lucid-exporter/lucid-exporter/blob/main/docs/runbooks/"
+
+
+@dataclass(frozen=True)
+class Drill:
+    service: str
+    fault: str
+    alert: str
+    cluster: str
+    problem: str
+    resolves: bool = True  # within the drill, once cleared (windowed alerts take longer)
+
+
+def shipped_severity(alert: str) -> str:
+    for f in (Path(__file__).resolve().parents[2] / "alerts").glob("*.rules.yml"):
+        for group in yaml.safe_load(f.read_text())["groups"]:
+            for rule in group["rules"]:
+                if rule.get("alert") == alert:
+                    return str(rule["labels"]["severity"])
+    raise AssertionError(f"{alert} is not in the shipped rules")
+
+
+def page_and_resolve(mon: Monitoring, drills: Sequence[Drill], inject: Callable[[Drill], None],
+                      clear: Callable[[], None], timeout: float = 60) -> dict[str, float]:
+    """Inject every drill's fault, wait for each alert at the webhook and check it, clear, wait for
+    every resolution. Returns the seconds from injection to the webhook, per alert."""
+    injected: dict[Drill, float] = {}
+    for d in drills:
+        injected[d] = time.time()
+        inject(d)
+
+    def fired(d: Drill) -> tuple[float, dict] | None:  # type: ignore[type-arg]
+        # An alert per service or container (LucidServiceDown, ...) must be the drilled one's.
+        for at, alert in mon.webhook.alerts(d.alert, "firing", since=injected[d]):
+            labels = alert["labels"]
+            if labels.get("service", d.service) == d.service and \
+                    labels.get("container", f"lucid-{d.service}") == f"lucid-{d.service}":
+                return at, alert
+        return None
+
+    timings: dict[str, float] = {}
+    try:
+        for d in drills:
+            at, alert = wait_until(lambda d=d: fired(d), timeout=timeout, interval=0.5, what=f"{d.alert} paged")
+            timings[d.alert] = at - injected[d]
+            labels, ann = alert["labels"], alert["annotations"]
+            assert labels["severity"] == shipped_severity(d.alert), d
+            assert labels["cluster"] == d.cluster, d
+            assert labels["problem"] == d.problem, d
+            assert ann["runbook_url"].startswith(RUNBOOK_PREFIX) and ann["runbook_url"].endswith(f"#{d.problem}"), ann
+            assert ann["summary"] and ann["description"]
+    finally:
+        cleared = time.time()
+        clear()
+    for d in drills:
+        if d.resolves:
+            wait_until(lambda d=d: mon.webhook.alerts(d.alert, "resolved", since=cleared), timeout=60,
+                       what=f"{d.alert} resolved")
+    report = "\n".join(f"{name:<40} {seconds:6.1f} s" for name, seconds in timings.items())
+    print("\nseconds from fault injection to the webhook:\n" + report)
+    return timings
 
 
 def _drill_rules_module():  # type: ignore[no-untyped-def]

@@ -20,20 +20,9 @@ import pytest
 from ..conftest import Exporter, Sim, start_exporter
 from ..servers_docker import DockerEnv, docker_env, start_docker_sim  # noqa: F401 - fixture
 from ..support import wait_until
-from .monitoring import Monitoring, shortened_rules, start_monitoring
-from .test_fire_drill import RUNBOOK_PREFIX, shipped_severity
+from .monitoring import Drill, Monitoring, page_and_resolve, shortened_rules, start_monitoring
 
 pytestmark = pytest.mark.e2e
-
-
-@dataclass(frozen=True)
-class Drill:
-    service: str
-    fault: str
-    alert: str
-    cluster: str
-    problem: str
-    resolves: bool  # within the drill, once cleared
 
 
 DRILLS = (
@@ -101,30 +90,5 @@ def test_the_healthy_container_stack_pages_nothing(drill_stack: DrillStack) -> N
 
 
 def test_each_container_fault_pages_its_alert(drill_stack: DrillStack) -> None:
-    sim, mon = drill_stack.sim, drill_stack.mon
-    injected = time.time()
-    for d in {(d.service, d.fault) for d in DRILLS}:
-        sim.fault(*d)
-
-    def fired(d: Drill) -> dict | None:  # type: ignore[type-arg]
-        for _, alert in mon.webhook.alerts(d.alert, "firing", since=injected):
-            container = alert["labels"].get("container")
-            if container in (None, f"lucid-{d.service}"):
-                return alert
-        return None
-
-    try:
-        for d in DRILLS:
-            alert = wait_until(lambda d=d: fired(d), timeout=90, interval=0.5, what=f"{d.alert} paged")
-            labels, ann = alert["labels"], alert["annotations"]
-            assert labels["severity"] == shipped_severity(d.alert), d
-            assert labels["cluster"] == d.cluster, d
-            assert labels["problem"] == d.problem, d
-            assert ann["runbook_url"].startswith(RUNBOOK_PREFIX) and ann["runbook_url"].endswith(f"#{d.problem}"), ann
-    finally:
-        cleared = time.time()
-        sim.clear()
-    for d in DRILLS:
-        if d.resolves:
-            wait_until(lambda d=d: mon.webhook.alerts(d.alert, "resolved", since=cleared), timeout=60,
-                       what=f"{d.alert} resolved")
+    sim = drill_stack.sim
+    page_and_resolve(drill_stack.mon, DRILLS, lambda d: sim.fault(d.service, d.fault), sim.clear, timeout=90)

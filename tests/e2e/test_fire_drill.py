@@ -8,40 +8,18 @@ The rules' ``for:`` are shortened to 2 s (tests/e2e/monitoring.py); everything e
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import yaml
 
 from ..conftest import Exporter, Sim, start_exporter, start_sim
 from ..fullstack import TEST_SERVER_ALERTS, Foundation, start_foundation
 from ..support import wait_until
-from .monitoring import Monitoring, shortened_rules, start_monitoring
+from .monitoring import Drill, Monitoring, page_and_resolve, shortened_rules, start_monitoring
 
 pytestmark = pytest.mark.e2e
-
-RUNBOOK_PREFIX = "https://github.com/lucid-exporter/lucid-exporter/blob/main/docs/runbooks/"
-
-
-@dataclass(frozen=True)
-class Drill:
-    service: str
-    fault: str
-    alert: str
-    cluster: str
-    problem: str
-
-
-def shipped_severity(alert: str) -> str:
-    for f in (Path(__file__).resolve().parents[2] / "alerts").glob("*.rules.yml"):
-        for group in yaml.safe_load(f.read_text())["groups"]:
-            for rule in group["rules"]:
-                if rule.get("alert") == alert:
-                    return str(rule["labels"]["severity"])
-    raise AssertionError(f"{alert} is not in the shipped rules")
-
 
 DRILLS = (
     Drill("auth-service", "token_verification_failing", "LucidAuthTokenVerificationFailing", "auth",
@@ -113,47 +91,9 @@ def test_no_alert_fires_on_a_healthy_stack(drill_stack: DrillStack) -> None:
     assert not set(mon.webhook.alerts_since(start, "firing")) - set(TEST_SERVER_ALERTS)
 
 
-def _page_and_resolve(mon: Monitoring, drills: Sequence[Drill], inject: Callable[[Drill], None],
-                      clear: Callable[[], None]) -> dict[str, float]:
-    """Inject every drill's fault, wait for each alert at the webhook and check it, clear, wait for
-    every resolution. Returns the seconds from injection to the webhook, per alert."""
-    injected: dict[Drill, float] = {}
-    for d in drills:
-        injected[d] = time.time()
-        inject(d)
-
-    def fired(d: Drill) -> tuple[float, dict] | None:  # type: ignore[type-arg]
-        for at, alert in mon.webhook.alerts(d.alert, "firing", since=injected[d]):
-            generic = d.alert in ("LucidServiceDown", "LucidServiceDegraded")
-            if not generic or alert["labels"].get("service") == d.service:
-                return at, alert
-        return None
-
-    timings: dict[str, float] = {}
-    try:
-        for d in drills:
-            at, alert = wait_until(lambda d=d: fired(d), timeout=60, what=f"{d.alert} paged")
-            timings[d.alert] = at - injected[d]
-            labels, ann = alert["labels"], alert["annotations"]
-            assert labels["severity"] == shipped_severity(d.alert), d
-            assert labels["cluster"] == d.cluster, d
-            assert labels["problem"] == d.problem, d
-            assert ann["runbook_url"].startswith(RUNBOOK_PREFIX) and ann["runbook_url"].endswith(f"#{d.problem}"), ann
-            assert ann["summary"] and ann["description"]
-    finally:
-        cleared = time.time()
-        clear()
-    for d in drills:
-        wait_until(lambda d=d: mon.webhook.alerts(d.alert, "resolved", since=cleared), timeout=60,
-                   what=f"{d.alert} resolved")
-    report = "\n".join(f"{name:<40} {seconds:6.1f} s" for name, seconds in timings.items())
-    print("\nseconds from fault injection to the webhook:\n" + report)
-    return timings
-
-
 def test_each_fault_pages_its_alert_with_labels_and_runbook_then_resolves(drill_stack: DrillStack) -> None:
     sim = drill_stack.sim
-    _page_and_resolve(drill_stack.mon, DRILLS, lambda d: sim.fault(d.service, d.fault), sim.clear)
+    page_and_resolve(drill_stack.mon, DRILLS, lambda d: sim.fault(d.service, d.fault), sim.clear)
 
 
 FOUNDATION_DRILLS = (
@@ -163,7 +103,7 @@ FOUNDATION_DRILLS = (
 )
 
 
-def test_foundation_faults_on_the_real_servers_page_and_resolve(drill_stack: DrillStack) -> None:
+def test_foundation_faults_on_the_real_serverspage_and_resolve(drill_stack: DrillStack) -> None:
     found = drill_stack.foundation
 
     def inject(d: Drill) -> None:
@@ -176,7 +116,7 @@ def test_foundation_faults_on_the_real_servers_page_and_resolve(drill_stack: Dri
         found.redis.client().config_set("maxmemory-policy", "allkeys-lru")
         found.mongo.start()
 
-    _page_and_resolve(drill_stack.mon, FOUNDATION_DRILLS, inject, clear)
+    page_and_resolve(drill_stack.mon, FOUNDATION_DRILLS, inject, clear)
 
 
 def test_runbook_urls_resolve_to_runbook_headings() -> None:
