@@ -30,6 +30,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from lucid_exporter.inventory import default_catalogue  # noqa: E402
 from tests.servers_foundation import OsmemServer, RedisServer, SecantusServer  # noqa: E402
 from tests.support import EXPORTER, Proc, free_port, wait_port  # noqa: E402
 
@@ -89,9 +90,15 @@ def main() -> int:
                 urllib.request.urlopen(req, timeout=10).close()
 
             lport, rport, eport = free_port(), free_port(), free_port()
+            others = {name: {"enabled": False} for name, svc in default_catalogue().items()
+                      if svc.cluster != "foundation"}
             cfg = {
                 "probes": {"min_interval_seconds": 0},
-                "services": {"redis": {"url": f"tcp://127.0.0.1:{redis_srv.port}"},
+                # Only the stores: the other probes would look up Lucid's compose names, which do
+                # not resolve here, and time the name server rather than the exporter.
+                "status": {"enabled": False}, "docker": {"enabled": False}, "logs": {"enabled": False},
+                "network": {"enabled": False}, "host": {"enabled": False},
+                "services": {**others, "redis": {"url": f"tcp://127.0.0.1:{redis_srv.port}"},
                              "mongodb": {"url": f"tcp://127.0.0.1:{mongo.port}"},
                              "elasticsearch": {"url": osmem.url}},
             }

@@ -23,6 +23,7 @@ from . import __version__
 from .errors import ProbeError, classify
 from .metrics import Sample, counter, gauge
 from .redact import redact
+from .resolver import SharedResolver
 
 if TYPE_CHECKING:
     from .config import Settings
@@ -115,7 +116,8 @@ class Engine:
             asyncio.get_running_loop().set_default_executor(
                 ThreadPoolExecutor(max_workers=self.settings.probes.io_threads, thread_name_prefix="lucid-io"))
             # One pooled session for every HTTP probe: no connection per scrape.
-            connector = aiohttp.TCPConnector(limit=64, limit_per_host=4, ttl_dns_cache=30)
+            connector = aiohttp.TCPConnector(limit=64, limit_per_host=4, ttl_dns_cache=30,
+                                             resolver=SharedResolver())
             self._http = aiohttp.ClientSession(
                 connector=connector, headers={"User-Agent": f"lucid-exporter/{__version__}"}
             )
