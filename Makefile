@@ -10,7 +10,7 @@ setup:
 	@scripts/setup.sh
 
 lint: setup
-	$(BIN)/ruff check lucid_exporter tests benchmarks scripts
+	$(BIN)/ruff check lucid_exporter tests benchmarks scripts alerts grafana
 	$(BIN)/mypy lucid_exporter
 
 test: setup lint

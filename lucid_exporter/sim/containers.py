@@ -48,6 +48,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ..inventory import Service
+from .faults import FaultFollower
 from .stack import SimStack
 
 log = logging.getLogger("lucid_exporter.sim.containers")
@@ -330,7 +331,7 @@ class _Applied:
     breach: bool = False
 
 
-class ContainerSim:
+class ContainerSim(FaultFollower):
     """Creates, drives (faults) and removes the sim's containers on one docker engine."""
 
     def __init__(self, stack: SimStack, base_url: str = DEFAULT_URL, image: str = IMAGE) -> None:
@@ -345,7 +346,6 @@ class ContainerSim:
         self._containers: dict[str, str] = {}  # service -> container id
         self._applied: dict[str, _Applied] = {}
         self._retry_at: dict[str, float] = {}
-        self._task: asyncio.Task[None] | None = None
         self._pool = ThreadPoolExecutor(max_workers=6, thread_name_prefix="sim-docker")
 
     def exporter_config(self, stack: SimStack) -> dict[str, Any]:
@@ -355,14 +355,10 @@ class ContainerSim:
     # -- lifecycle -------------------------------------------------------------------------
     async def start(self) -> None:
         await asyncio.to_thread(self._start)
-        self._task = asyncio.create_task(self._loop())
+        self.start_following()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self.stop_following()
         await asyncio.to_thread(self._remove)
 
     def _start(self) -> None:
@@ -500,11 +496,6 @@ class ContainerSim:
         modes = " ".join(k for k in IN_CONTAINER_KINDS if f.has(service.name, k))
         return _Applied(stopped=f.has(service.name, "container_stopped"), modes=modes,
                         breach=f.has(service.name, "tron_isolation_breach") and service.cluster != "tron")
-
-    async def _loop(self) -> None:
-        while True:
-            await asyncio.sleep(0.2)
-            await self.sync()
 
     async def sync(self) -> None:
         """Bring every container in line with the faults (one docker call at a time, in a thread)."""

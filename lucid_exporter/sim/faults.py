@@ -6,7 +6,12 @@ status simulations) change the state a service reports. A service may carry seve
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from dataclasses import dataclass, field
+
+log = logging.getLogger("lucid_exporter.sim")
 
 # Precedence: the first of these a service carries decides how it answers HTTP.
 HTTP_KINDS: tuple[str, ...] = ("down", "hang", "error", "garbage", "unhealthy", "degraded")
@@ -62,3 +67,34 @@ def parse_spec(spec: str) -> tuple[str, str]:
     if not sep or not service or not kind:
         raise FaultError(f"--fault takes SERVICE=KIND, got {spec!r}")
     return service.strip(), kind.strip()
+
+
+class FaultFollower:
+    """A part of the sim that follows the faults injected at runtime: ``sync()`` every 0.2 s.
+
+    A failing sync is logged and tried again on the next tick; it never ends the loop.
+    """
+
+    follow_interval = 0.2
+    _follow_task: asyncio.Task[None] | None = None
+
+    async def sync(self) -> None:
+        raise NotImplementedError
+
+    def start_following(self) -> None:
+        self._follow_task = asyncio.create_task(self._follow())
+
+    async def stop_following(self) -> None:
+        if self._follow_task is not None:
+            self._follow_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._follow_task
+            self._follow_task = None
+
+    async def _follow(self) -> None:
+        while True:
+            await asyncio.sleep(self.follow_interval)
+            try:
+                await self.sync()
+            except Exception as e:  # the next tick tries again
+                log.warning("sim: %s could not follow the faults: %s", type(self).__name__, e)

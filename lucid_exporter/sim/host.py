@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from .faults import FaultFollower
 from .stack import SimStack
 
 RDP_PORTS = (13389, 14389)
@@ -32,13 +33,12 @@ def rdp_host(base_port: int) -> str:
     return f"127.0.{(base_port >> 8) & 255}.{max(1, base_port & 255)}"
 
 
-class HostSim:
+class HostSim(FaultFollower):
     def __init__(self, stack: SimStack, data_dir: Path) -> None:
         self.stack = stack
         self.data_dir = data_dir
         self.rdp_host = rdp_host(stack.base_port)
         self._servers: list[asyncio.Server] = []
-        self._task: asyncio.Task[None] | None = None
 
     def exporter_config(self, stack: SimStack) -> dict[str, Any]:
         return {
@@ -55,20 +55,15 @@ class HostSim:
             d.mkdir(parents=True, exist_ok=True)
         self._sync_backups()
         await self._sync_rdp()
-        self._task = asyncio.create_task(self._loop())
+        self.start_following()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self.stop_following()
         await self._close_rdp()
 
-    async def _loop(self) -> None:
-        while True:
-            await asyncio.sleep(0.2)
-            self._sync_backups()
-            await self._sync_rdp()
+    async def sync(self) -> None:
+        self._sync_backups()
+        await self._sync_rdp()
 
     def _sync_backups(self) -> None:
         now = time.time()
