@@ -230,7 +230,13 @@ def extract(ex: Extraction, data: Any, *, default_cap: int = 50, wallets: Iterab
             pairs.append((to_number(_item_value(it, ex), f"{where} item {ex.item!r}"), key))
         pairs.sort(key=lambda p: (-p[0], p[1]))
         cap = ex.cap if ex.cap is not None else default_cap
-        return [s(v, **{ex.label: k}) for v, k in pairs[:cap]]
+        kept = [s(v, **{ex.label: k}) for v, k in pairs[:cap]]
+        if allowed is not None:  # the operator's own list (wallets) is bounded already
+            return kept
+        # Per-item series are capped (highest first); how many were left out is itself a series,
+        # so that a cap hit is visible rather than silent.
+        return [*kept, Sample(f"{ex.metric}_omitted_series", float(max(0, len(pairs) - cap)), dict(ex.labels),
+                              f"Items past the series cap of {ex.metric} (not exposed per {ex.label})")]
     numbers = [to_number(_item_value(it, ex), f"{where} item {ex.item!r}") for it in items]
     if not numbers:
         return [] if ex.agg != "sum" else [s(0.0)]

@@ -92,6 +92,8 @@ def test_poot_scores_per_node_capped_highest_first_plus_min_avg_max() -> None:
     assert not problems
     per_node = [s.value for s in samples if s.name == "lucid_poot_score"]
     assert per_node == scores[:3]
+    # The cap is not silent: the nodes left out are counted.
+    assert one(samples, "lucid_poot_score_omitted_series") == len(scores) - 3
     assert one(samples, "lucid_poot_score_nodes") == len(scores)
     assert one(samples, "lucid_poot_score_min") == min(scores)
     assert one(samples, "lucid_poot_score_max") == max(scores)
