@@ -6,7 +6,6 @@ import ssl
 
 from ..config import TLSConfig
 from ..inventory import Service
-from ..metrics import Sample, gauge
 
 
 def host_port(address: str | None, service: Service | None, default_port: int) -> tuple[str, int] | None:
@@ -36,11 +35,3 @@ def ssl_context(tls: TLSConfig) -> ssl.SSLContext | None:
 def budget(configured: float, remaining: float) -> float:
     """A client timeout inside the probe's budget (never zero)."""
     return max(0.05, min(configured, remaining if remaining > 0 else configured))
-
-
-def service_up(service: str, up: bool) -> list[Sample]:
-    """``lucid_service_up`` for a store whose TCP health check its own probe replaces."""
-    return [gauge("lucid_service_up", 1 if up else 0, "1 when the service's health check passes",
-                  service=service, cluster="foundation"),
-            gauge("lucid_service_degraded", 0, "1 when the service reports itself degraded",
-                  service=service, cluster="foundation")]

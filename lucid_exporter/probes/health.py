@@ -57,6 +57,15 @@ def judge_body(body: bytes, content_type: str) -> tuple[str, str]:
     return "unhealthy", f"unknown status {str(status)[:40]!r}"
 
 
+def service_status(service: str, cluster: str, up: bool, degraded: bool = False) -> list[Sample]:
+    """``lucid_service_up`` and ``lucid_service_degraded`` of one service: the health probe's
+    verdict, and the store probes' for MongoDB and Redis (whose TCP check they replace)."""
+    return [gauge("lucid_service_up", 1 if up else 0, "1 when the service's health check passes",
+                  service=service, cluster=cluster),
+            gauge("lucid_service_degraded", 1 if degraded else 0, "1 when the service reports itself degraded",
+                  service=service, cluster=cluster)]
+
+
 class HealthProbe(Probe):
     kind = "health"
 
@@ -67,10 +76,11 @@ class HealthProbe(Probe):
     def _labels(self) -> dict[str, str]:
         return {"service": self.service.name, "cluster": self.service.cluster}
 
+    def _status(self, up: bool, degraded: bool = False) -> list[Sample]:
+        return service_status(self.service.name, self.service.cluster, up, degraded)
+
     def failure_samples(self, reason: str) -> list[Sample]:
-        return [gauge("lucid_service_up", 0, "1 when the service's health check passes", **self._labels()),
-                gauge("lucid_service_degraded", 0, "1 when the service reports itself degraded",
-                      **self._labels())]
+        return self._status(False)
 
     async def run(self, ctx: ProbeContext) -> list[Sample]:
         if self.service.health == "tcp":
@@ -83,12 +93,8 @@ class HealthProbe(Probe):
         writer.close()
         with contextlib.suppress(OSError):
             await writer.wait_closed()
-        return [
-            gauge("lucid_service_up", 1, "1 when the service's health check passes", **self._labels()),
-            gauge("lucid_service_degraded", 0, "1 when the service reports itself degraded", **self._labels()),
-            gauge("lucid_service_health_duration_seconds", time.monotonic() - start,
-                  "Duration of the health check", **self._labels()),
-        ]
+        return [*self._status(True), gauge("lucid_service_health_duration_seconds", time.monotonic() - start,
+                                           "Duration of the health check", **self._labels())]
 
     async def _http(self, ctx: ProbeContext) -> list[Sample]:
         start = time.monotonic()
@@ -106,11 +112,8 @@ class HealthProbe(Probe):
             raise ProbeError("parse", detail, timing)
         if verdict == "unhealthy":
             # The service answered and says it is unhealthy: the probe worked, the service is down.
-            return [*timing, gauge("lucid_service_up", 0, "1 when the service's health check passes", **lbl),
-                    gauge("lucid_service_degraded", 0, "1 when the service reports itself degraded", **lbl)]
-        return [*timing, gauge("lucid_service_up", 1, "1 when the service's health check passes", **lbl),
-                gauge("lucid_service_degraded", 1 if verdict == "degraded" else 0,
-                      "1 when the service reports itself degraded", **lbl)]
+            return [*timing, *self._status(False)]
+        return [*timing, *self._status(True, degraded=verdict == "degraded")]
 
 
 def build(settings: Settings, services: dict[str, Service]) -> list[Probe]:

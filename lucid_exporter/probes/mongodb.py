@@ -24,7 +24,8 @@ from ..engine import Probe, ProbeContext
 from ..errors import ProbeError, classify
 from ..inventory import Service
 from ..metrics import Sample, counter, gauge
-from ._stores import budget, host_port, service_up
+from ._stores import budget, host_port
+from .health import service_status
 
 UP_HELP = "1 when MongoDB answers ping (0 with the reason in lucid_probe_errors_total)"
 MB = 1024 * 1024
@@ -329,11 +330,12 @@ class MongoProbe(Probe):
     kind = "mongodb"
     target = "mongodb"
 
-    def __init__(self, client: _Client) -> None:
+    def __init__(self, client: _Client, cluster: str = "foundation") -> None:
         self.client = client
+        self.cluster = cluster
 
     def failure_samples(self, reason: str) -> list[Sample]:
-        return [gauge("lucid_mongodb_up", 0, UP_HELP), *service_up("mongodb", False)]
+        return [gauge("lucid_mongodb_up", 0, UP_HELP), *service_status("mongodb", self.cluster, False)]
 
     async def run(self, ctx: ProbeContext) -> list[Sample]:
         admin = self.client.get().admin
@@ -345,7 +347,7 @@ class MongoProbe(Probe):
                 cs = await admin.command("connectionStatus")
                 build = await admin.command("buildInfo")
                 ss = await admin.command("serverStatus")
-                out = [gauge("lucid_mongodb_up", 1, UP_HELP), *service_up("mongodb", True),
+                out = [gauge("lucid_mongodb_up", 1, UP_HELP), *service_status("mongodb", self.cluster, True),
                        gauge("lucid_mongodb_ping_seconds", ping, "Round trip of the ping command"),
                        gauge("lucid_mongodb_info", 1, "MongoDB version", version=str(build.get("version", ""))),
                        *server_status_samples(ss)]
@@ -422,4 +424,5 @@ def build(settings: Settings, services: dict[str, Service]) -> list[Probe]:
     if hp is None and cfg.uri is None:
         return []
     client = _Client(cfg, *(hp or ("", 0)))
-    return [MongoProbe(client), MongoStatsProbe(client)]
+    svc = services.get("mongodb")
+    return [MongoProbe(client, cluster=svc.cluster if svc else "foundation"), MongoStatsProbe(client)]

@@ -21,7 +21,8 @@ from ..engine import Probe, ProbeContext
 from ..errors import ProbeError, classify
 from ..inventory import Service
 from ..metrics import Sample, counter, gauge, one_hot
-from ._stores import budget, host_port, service_up, ssl_context
+from ._stores import budget, host_port, ssl_context
+from .health import service_status
 
 POLICIES = ("noeviction", "allkeys-lru", "allkeys-lfu", "allkeys-random",
             "volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl")
@@ -164,14 +165,15 @@ class RedisProbe(Probe):
     kind = "redis"
     target = "redis"
 
-    def __init__(self, cfg: RedisConfig, host: str, port: int) -> None:
+    def __init__(self, cfg: RedisConfig, host: str, port: int, cluster: str = "foundation") -> None:
         self.cfg = cfg
+        self.cluster = cluster
         self.host = host
         self.port = port
         self._client: aioredis.Redis | None = None
 
     def failure_samples(self, reason: str) -> list[Sample]:
-        return [gauge("lucid_redis_up", 0, UP_HELP), *service_up("redis", False)]
+        return [gauge("lucid_redis_up", 0, UP_HELP), *service_status("redis", self.cluster, False)]
 
     def _get_client(self, ctx: ProbeContext) -> aioredis.Redis:
         if self._client is None:
@@ -212,7 +214,7 @@ class RedisProbe(Probe):
         except (rexc.RedisError, OSError) as e:
             reason, message = redis_reason(e)
             raise ProbeError(reason, message) from None
-        out = [gauge("lucid_redis_up", 1, UP_HELP), *service_up("redis", True),
+        out = [gauge("lucid_redis_up", 1, UP_HELP), *service_status("redis", self.cluster, True),
                gauge("lucid_redis_ping_seconds", ping, "Round trip of PING"),
                *info_samples(info)]
         out += await self._rate_limit_keys(client, ctx)
@@ -262,4 +264,5 @@ def build(settings: Settings, services: dict[str, Service]) -> list[Probe]:
     hp = host_port(cfg.address, services.get("redis"), 6379)
     if hp is None:
         return []
-    return [RedisProbe(cfg, *hp)]
+    svc = services.get("redis")
+    return [RedisProbe(cfg, *hp, cluster=svc.cluster if svc else "foundation")]
