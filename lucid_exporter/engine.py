@@ -9,6 +9,7 @@ so the backends see the load of one.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from abc import ABC, abstractmethod
@@ -161,8 +162,7 @@ class Engine:
         interval = probe.min_interval if probe.min_interval is not None else self.settings.probes.min_interval_seconds
         now = time.monotonic()
         if slot.last is not None and now - slot.last.finished_mono < interval:
-            last = slot.last
-            return ProbeResult(**{**last.__dict__, "cached": True})
+            return dataclasses.replace(slot.last, cached=True)
         if slot.task is None or slot.task.done():
             slot.task = asyncio.create_task(self._run(probe, budget, slot))
         try:
