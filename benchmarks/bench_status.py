@@ -19,7 +19,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.support import EXPORTER, Proc, free_port, free_port_block, parse_metrics, wait_port  # noqa: E402
+from tests.support import EXPORTER, Proc, free_port, parse_metrics, sim_ports, wait_port  # noqa: E402
 
 RUNS = 20
 
@@ -34,7 +34,7 @@ def timed_get(url: str) -> tuple[float, str]:
 def main() -> int:
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
-        base, control, port = free_port_block(40), free_port(), free_port()
+        (base, control), port = sim_ports(), free_port()
         cfg_path = tmp / "sim.yml"
         sim = Proc([*EXPORTER, "sim", "--base-port", str(base), "--control-port", str(control),
                     "--write-config", str(cfg_path)], tmp / "sim.log")

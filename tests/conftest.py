@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .support import EXPORTER, Proc, free_port, free_port_block, http_send, wait_port, wait_until
+from .support import EXPORTER, Proc, free_port, http_send, sim_ports, wait_port, wait_until
 
 
 @dataclass
@@ -30,8 +30,7 @@ class Sim:
 
 
 def start_sim(tmp: Path, *faults: str) -> Sim:
-    base = free_port_block(40)
-    control = free_port()
+    base, control = sim_ports()
     cfg = tmp / "sim-exporter.yml"
     args = [*EXPORTER, "sim", "--base-port", str(base), "--control-port", str(control), "--write-config", str(cfg)]
     for f in faults:

@@ -32,7 +32,7 @@ import yaml
 from lucid_exporter.sim.containers import APPLETS, busybox_rootfs_tar, import_image  # noqa: F401 - re-exported
 
 from .conftest import Sim
-from .support import EXPORTER, Proc, free_port, free_port_block, wait_port, wait_until
+from .support import EXPORTER, Proc, sim_ports, wait_port, wait_until
 
 DEFAULT_URL = "unix:///var/run/docker.sock"
 TEST_SOCKET = "/run/lucid-test-docker.sock"
@@ -212,8 +212,7 @@ def start_docker_sim(tmp: Path, env: DockerEnv, *faults: str, wait_other: float 
 
 
 def _start_docker_sim(tmp: Path, env: DockerEnv, faults: tuple[str, ...]) -> Sim | str:
-    base = free_port_block(40)
-    control = free_port()
+    base, control = sim_ports()
     cfg = tmp / "sim-exporter.yml"
     cfg.unlink(missing_ok=True)
     args = [*EXPORTER, "sim", "--docker", "--docker-url", env.base_url, "--base-port", str(base),

@@ -11,14 +11,13 @@ import pytest
 import yaml
 
 from .conftest import Exporter, Sim, start_exporter
-from .support import EXPORTER, Proc, Series, free_port, free_port_block, scrape, wait_port
+from .support import EXPORTER, Proc, Series, scrape, sim_ports, wait_port
 
 SLOT = 1.0  # seconds per Lucid slot in the tests' sim
 
 
 def start_status_sim(tmp: Path, slot: float = SLOT, token_ttl: float | None = None) -> Sim:
-    base = free_port_block(40)
-    control = free_port()
+    base, control = sim_ports()
     cfg = tmp / "sim-exporter.yml"
     args = [*EXPORTER, "sim", "--base-port", str(base), "--control-port", str(control), "--write-config", str(cfg),
             "--slot-seconds", str(slot)]

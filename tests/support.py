@@ -43,6 +43,16 @@ def free_port_block(n: int) -> int:
     raise RuntimeError("no block of free ports")
 
 
+SIM_SERVICE_PORTS = 40  # the sim binds one port per catalogue service from its base port
+
+
+def sim_ports() -> tuple[int, int]:
+    """(base port, control port) for a sim: the control port is taken from the same free block,
+    after the service ports, so that it can never be one of the ports the sim binds first."""
+    base = free_port_block(SIM_SERVICE_PORTS + 1)
+    return base, base + SIM_SERVICE_PORTS
+
+
 def wait_port(port: int, host: str = "127.0.0.1", timeout: float = 20.0,
               proc: subprocess.Popen[bytes] | None = None) -> None:
     deadline = time.monotonic() + timeout

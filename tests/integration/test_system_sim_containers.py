@@ -25,7 +25,7 @@ from lucid_exporter.sim.stack import SimStack
 
 from ..conftest import Exporter, Sim, start_exporter
 from ..servers_docker import DockerEnv, docker_env, run_probe, start_docker_sim, val  # noqa: F401 - fixture
-from ..support import EXPORTER, Series, free_port, free_port_block, scrape, value, wait_until
+from ..support import EXPORTER, Series, scrape, sim_ports, value, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -160,8 +160,9 @@ def test_healthy_sim_logs_every_log_metric_but_stays_under_the_alert_thresholds(
 
 
 def _sim_args(url: str) -> list[str]:
-    return [*EXPORTER, "sim", "--docker", "--docker-url", url, "--base-port", str(free_port_block(40)),
-            "--control-port", str(free_port())]
+    base, control = sim_ports()
+    return [*EXPORTER, "sim", "--docker", "--docker-url", url, "--base-port", str(base),
+            "--control-port", str(control)]
 
 
 def test_a_second_docker_sim_on_the_same_engine_refuses_in_one_line(stack: Stack) -> None:
