@@ -8,9 +8,9 @@ Plain dicts, no dependency: the dashboard JSON model is stable and small enough 
 typed SDK would add a dependency (and a pinned Grafana schema version) for little gain.
 The tests regenerate everything and fail when the committed files differ.
 
-Every metric a dashboard uses is registered once, in ``METRICS`` below, with the issue that
-defines it; a query naming an unregistered metric stops the generation. That table is the
-place to reconcile names with the probes when they are merged.
+Clusters, their titles, the guide's problems and the metric specs come from the catalogue
+(lucid_exporter/catalogue/); a query naming a metric missing from metrics.yaml stops the
+generation.
 """
 
 from __future__ import annotations
@@ -26,6 +26,10 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+
+from lucid_exporter import catalogue, promql  # noqa: E402
+
 DASHBOARD_DIR = HERE / "dashboards"
 METRICS_DOC = HERE / "METRICS_USED.md"
 DOCS = ROOT / "docs" / "dashboards.md"
@@ -36,118 +40,25 @@ SCHEMA_VERSION = 39
 DS: dict[str, str] = {"type": "prometheus", "uid": "${datasource}"}
 TAG = "lucid"
 
-# The ten clusters of the guide, in its order (same as lucid_exporter.inventory.CLUSTERS; tested).
-CLUSTERS: tuple[str, ...] = (
-    "foundation", "auth", "gateway", "blockchain", "sessions", "rdp", "nodes", "admin", "tron", "system",
-)
-CLUSTER_TITLES: dict[str, str] = {
-    "foundation": "Foundation services", "auth": "Authentication", "gateway": "API gateway",
-    "blockchain": "Blockchain core", "sessions": "Session management", "rdp": "RDP services",
-    "nodes": "Node management", "admin": "Admin interface", "tron": "TRON payment", "system": "System-wide",
-}
-
-# The guide's 27 problems, by cluster, with their titles exactly as the guide writes them.
+# The clusters, their titles and the guide's problems come from the catalogue (package data), as
+# do the metric specs every query is checked against.
+CLUSTERS: tuple[str, ...] = catalogue.lucid_clusters()
+CLUSTER_TITLES: dict[str, str] = {c.name: c.title for c in catalogue.clusters().values()}
 PROBLEMS: dict[str, tuple[str, ...]] = {
-    "foundation": ("MongoDB Connection Failures", "MongoDB Performance Issues", "Redis Connection Failures",
-                   "Redis Memory Issues", "Elasticsearch Cluster Health Issues"),
-    "auth": ("JWT Token Validation Failures", "Hardware Wallet Connection Issues"),
-    "gateway": ("Rate Limiting Not Working", "CORS Errors"),
-    "blockchain": ("Consensus Failures", "Session Anchoring Failures"),
-    "sessions": ("Session Pipeline Failures", "Chunk Processing Failures"),
-    "rdp": ("RDP Connection Failures", "Resource Monitoring Failures"),
-    "nodes": ("Node Registration Failures", "PoOT Score Calculation Failures"),
-    "admin": ("Admin Dashboard Not Loading", "RBAC Permission Errors"),
-    "tron": ("TRON Network Connection Failures", "Wallet Management Failures", "USDT Transaction Failures"),
-    "system": ("Inter-Service Communication Failures", "System Performance Degradation",
-               "Log Analysis and Error Detection", "Complete System Failure", "Data Loss or Corruption"),
+    c: tuple(p.title for p in catalogue.problems().values() if p.cluster == c) for c in CLUSTERS
 }
 # The exporter's own dashboard belongs to the guide's closing section.
-MONITORING = "Monitoring and Alerting"
+MONITORING = catalogue.clusters()["exporter"].guide_parts[0]
 GUIDE_TOPICS: tuple[str, ...] = (*(p for ps in PROBLEMS.values() for p in ps), MONITORING)
-
-# ---------------------------------------------------------------------------------------------
-# Every metric the dashboards use: name -> where it is defined. The one place to rename.
-# "issue N" = named by that issue; "lead" = name given by the lead where the issue left it open;
-# "chosen here" = left open by the issue and the lead, named here (reconcile at merge).
-# "prometheus" = written by Prometheus itself, not the exporter.
-METRICS: dict[str, str] = {
-    # issue 2: health and self-metrics (on main)
-    "lucid_service_up": "issue 2", "lucid_service_degraded": "issue 2",
-    "lucid_service_health_duration_seconds": "issue 2", "lucid_service_http_status": "issue 2",
-    "lucid_probe_success": "issue 2", "lucid_probe_duration_seconds": "issue 2",
-    "lucid_probe_errors_total": "issue 2", "lucid_exporter_build_info": "issue 2",
-    # issue 3: MongoDB
-    "lucid_mongodb_up": "issue 3", "lucid_mongodb_ping_seconds": "issue 3",
-    "lucid_mongodb_replset_initialized": "issue 3 (lead)", "lucid_mongodb_replset_my_state": "issue 3",
-    "lucid_mongodb_replset_member_state": "issue 3", "lucid_mongodb_replset_member_health": "issue 3",
-    "lucid_mongodb_replset_member_optime_lag_seconds": "issue 3",
-    "lucid_mongodb_authenticated": "issue 3 (lead)", "lucid_mongodb_connections_current": "probe",
-    "lucid_mongodb_connections_available": "probe",
-    "lucid_mongodb_op_counters_total": "probe", "lucid_mongodb_memory_resident_bytes": "chosen here",
-    "lucid_mongodb_current_ops_active": "probe", "lucid_mongodb_current_ops_waiting_for_lock": "probe",
-    "lucid_mongodb_current_op_oldest_seconds": "chosen here", "lucid_mongodb_db_data_size_bytes": "probe",
-    "lucid_mongodb_index_present": "issue 3 (lead)",
-    # issue 3: Redis
-    "lucid_redis_up": "issue 3", "lucid_redis_ping_seconds": "issue 3",
-    "lucid_redis_memory_used_bytes": "issue 3", "lucid_redis_memory_max_bytes": "issue 3",
-    "lucid_redis_maxmemory_policy": "issue 3", "lucid_redis_evicted_keys_total": "lead",
-    "lucid_redis_expired_keys_total": "lead", "lucid_redis_db_keys": "issue 3",
-    "lucid_redis_connected_clients": "chosen here", "lucid_redis_rejected_connections_total": "chosen here",
-    "lucid_redis_rate_limit_keys": "issue 3",
-    # issue 3: Elasticsearch
-    "lucid_elasticsearch_up": "issue 3 (lead)", "lucid_elasticsearch_cluster_health_status": "issue 3",
-    "lucid_elasticsearch_cluster_active_shards": "probe",
-    "lucid_elasticsearch_cluster_relocating_shards": "probe",
-    "lucid_elasticsearch_cluster_initializing_shards": "probe",
-    "lucid_elasticsearch_cluster_unassigned_shards": "probe",
-    "lucid_elasticsearch_cluster_nodes": "probe", "lucid_elasticsearch_cluster_pending_tasks": "probe",
-    "lucid_elasticsearch_node_heap_used_bytes": "chosen here",
-    "lucid_elasticsearch_node_heap_max_bytes": "chosen here",
-    # issue 4: containers, networks, logs, host
-    "lucid_container_present": "issue 4", "lucid_container_running": "issue 4",
-    "lucid_container_health_status": "issue 4", "lucid_container_restart_count": "issue 4",
-    "lucid_container_oom_killed": "issue 4", "lucid_container_cpu_seconds_total": "lead",
-    "lucid_container_memory_usage_bytes": "lead", "lucid_container_memory_limit_bytes": "lead",
-    "lucid_docker_network_present": "issue 4", "lucid_tron_isolation_violations": "issue 4",
-    "lucid_docker_disk_usage_bytes": "chosen here",
-    "lucid_log_lines_total": "issue 4", "lucid_log_error_codes_total": "issue 4",
-    "lucid_log_slow_lines_total": "issue 4", "lucid_log_auth_failure_lines_total": "chosen here",
-    "lucid_dns_resolves": "issue 4", "lucid_tcp_connect_success": "issue 4",
-    "lucid_tcp_connect_seconds": "chosen here",
-    "lucid_host_filesystem_free_bytes": "lead", "lucid_host_filesystem_size_bytes": "lead",
-    "lucid_backup_last_timestamp_seconds": "issue 4", "lucid_backup_last_size_bytes": "issue 4",
-    # issue 5: Lucid status APIs
-    "lucid_blockchain_block_height": "issue 5", "lucid_blockchain_latest_block_timestamp_seconds": "issue 5",
-    "lucid_consensus_round": "issue 5", "lucid_consensus_reached": "issue 5",
-    "lucid_consensus_participants": "issue 5",
-    "lucid_poot_score": "issue 5", "lucid_poot_score_nodes": "issue 5",
-    "lucid_poot_score_min": "chosen here", "lucid_poot_score_avg": "chosen here",
-    "lucid_poot_score_max": "chosen here",
-    "lucid_anchoring_sessions": "issue 5", "lucid_anchoring_last_anchor_timestamp_seconds": "issue 5",
-    "lucid_pipeline_sessions": "issue 5", "lucid_chunk_queue_depth": "issue 5",
-    "lucid_chunks_failed_total": "issue 5", "lucid_chunk_encryption_ok": "issue 5",
-    "lucid_rdp_ports": "issue 5", "lucid_rdp_sessions_active": "issue 5",
-    "lucid_resource_monitor_last_sample_timestamp_seconds": "issue 5",
-    "lucid_nodes": "issue 5", "lucid_admin_rbac_roles": "issue 5", "lucid_admin_rbac_ok": "issue 5",
-    "lucid_tron_network_connected": "issue 5", "lucid_tron_latest_block_timestamp_seconds": "issue 5",
-    "lucid_tron_wallets": "issue 5", "lucid_usdt_transactions": "issue 5", "lucid_usdt_balance": "issue 5",
-    "lucid_gateway_rate_limit_limit": "issue 5", "lucid_gateway_rate_limit_remaining": "issue 5",
-    "lucid_gateway_cors_preflight_ok": "issue 5", "lucid_auth_token_verify_ok": "issue 5",
-    "lucid_auth_probe_token_expiry_timestamp_seconds": "issue 5",
-    # Prometheus itself (issue 6's alert rules fire these)
-    "ALERTS": "prometheus",
-}
+METRICS = catalogue.metrics()
 SEVERITIES: tuple[str, ...] = ("critical", "warning", "info")
 
 # ---------------------------------------------------------------------------------------------
-# PromQL metric-name extraction (also used by the tests): strings, label matchers, ranges and
-# grouping clauses removed; what is left that is an identifier not followed by "(" is a metric.
-_KEYWORDS = {"by", "without", "on", "ignoring", "group_left", "group_right", "bool", "and", "or", "unless",
-             "offset", "inf", "nan", "atan2"}
-_GROUPING = re.compile(r"\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)")
-_STRING = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'|`[^`]*`')
-_IDENT = re.compile(r"(?<![\w.:$])([a-zA-Z_:][a-zA-Z0-9_:]*)(?![\w:]|\s*\()")
+# PromQL metric names (also used by the tests), read with the PromQL parser once Grafana's variables
+# are replaced by values of the right kind.
 _LABEL_VALUES = re.compile(r"label_values\(\s*([^,)]*)")
+_GRAFANA_INTERVAL = re.compile(r"\$__(rate_interval|interval|range)\b|\$\{__(rate_interval|interval|range)\}")
+_GRAFANA_VAR = re.compile(r"\$\{[^}]*\}|\$\w+|\[\[\w+(?::\w+)?\]\]")
 
 
 def metric_names(expr: str) -> set[str]:
@@ -155,11 +66,10 @@ def metric_names(expr: str) -> set[str]:
     m = _LABEL_VALUES.match(expr.strip())
     if m:
         expr = m.group(1) or ""
-    s = _STRING.sub('""', expr)
-    s = re.sub(r"\{[^}]*\}", " ", s)
-    s = re.sub(r"\[[^\]]*\]", " ", s)
-    s = _GROUPING.sub(" ", s)
-    return {n for n in _IDENT.findall(s) if n.lower() not in _KEYWORDS and not n.startswith("__")}
+        if not expr.strip():
+            return set()
+    expr = _GRAFANA_VAR.sub("x", _GRAFANA_INTERVAL.sub("1m", expr))
+    return promql.metric_names(expr)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -775,18 +685,16 @@ def dashboard_exprs(d: dict[str, Any]) -> Iterator[str]:
 
 
 def check_metrics(dashboards: dict[str, dict[str, Any]]) -> dict[str, list[str]]:
-    """metric -> uids of the dashboards using it; raises on a name missing from METRICS."""
+    """metric -> uids of the dashboards using it; raises on a name missing from the metric specs."""
     used: dict[str, list[str]] = {}
     for uid, d in dashboards.items():
         for expr in dashboard_exprs(d):
             for name in metric_names(expr):
                 if name not in METRICS:
-                    raise SystemExit(f"{uid}: metric {name!r} in {expr!r} is not registered in METRICS")
+                    raise SystemExit(f"{uid}: metric {name!r} in {expr!r} is not in "
+                                     "lucid_exporter/catalogue/metrics.yaml")
                 if uid not in used.setdefault(name, []):
                     used[name].append(uid)
-    unused = sorted(set(METRICS) - set(used))
-    if unused:
-        raise SystemExit(f"registered in METRICS but used by no dashboard: {', '.join(unused)}")
     return used
 
 
@@ -802,12 +710,11 @@ def render() -> dict[Path, str]:
     for uid, d in dashboards.items():
         out[DASHBOARD_DIR / f"{uid}.json"] = json.dumps(d, indent=2, ensure_ascii=False) + "\n"
     lines = ["# Metrics used by the Grafana dashboards", "",
-             "Generated by `python grafana/generate.py` from `METRICS` in grafana/generate.py; do not edit.", "",
-             "Source: `issue N` = named by that issue; `lead` = name fixed by the lead where the issue left it "
-             "open; `chosen here` = left open, named by the dashboards (reconcile with the probe at merge); "
-             "`prometheus` = written by Prometheus.", "",
-             "| metric | source | dashboards |", "|---|---|---|"]
-    lines += [f"| `{n}` | {METRICS[n]} | {', '.join(used[n])} |" for n in METRICS]
+             "Generated by `python grafana/generate.py` from the panel queries and "
+             "`lucid_exporter/catalogue/metrics.yaml`; do not edit.", "",
+             "Written by: the probe that writes the metric (`prometheus` = written by Prometheus itself).", "",
+             "| metric | written by | dashboards |", "|---|---|---|"]
+    lines += [f"| `{n}` | {METRICS[n].source} | {', '.join(used[n])} |" for n in METRICS if n in used]
     out[METRICS_DOC] = "\n".join(lines) + "\n"
     if DOCS.exists():
         out[DOCS] = _docs_with_table(DOCS.read_text(), dashboards)

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from lucid_exporter import catalogue
+
 from ..conftest import Exporter, Sim, start_exporter, start_sim
 from ..fullstack import TEST_SERVER_ALERTS, Foundation, start_foundation
 from ..support import wait_until
@@ -34,7 +36,7 @@ DRILLS = (
     Drill("tron-client", "tron_unreachable", "LucidTronNetworkDisconnected", "tron",
           "tron-network-connection-failures"),
     Drill("payout-router", "degraded", "LucidServiceDegraded", "tron", "system-performance-degradation"),
-    Drill("session-storage", "down", "LucidServiceDown", "sessions", "inter-service-communication-failures"),
+    Drill("session-storage", "down", "LucidServiceDown", "sessions", catalogue.services()["session-storage"].problem),
     Drill("mongodb", "backup_stale", "LucidBackupStale", "system", "data-loss-or-corruption"),
     Drill("xrdp", "down", "LucidRDPPortUnreachable", "rdp", "rdp-connection-failures"),
 )
@@ -128,6 +130,4 @@ def test_runbook_urls_resolve_to_runbook_headings() -> None:
 
 
 def _runbook_file(d: Drill) -> str:
-    from lucid_exporter.doctor import problems
-
-    return f"{problems()[d.problem].cluster}.md"
+    return f"{catalogue.problems()[d.problem].cluster}.md"

@@ -18,17 +18,13 @@ from typing import Any
 import pytest
 import yaml
 
+from lucid_exporter import catalogue, rules
+
 ROOT = Path(__file__).resolve().parents[2]
 ALERTS = ROOT / "alerts"
 RUNBOOKS = ROOT / "docs" / "runbooks"
-CLUSTERS = ("foundation", "auth", "gateway", "blockchain", "sessions", "rdp", "nodes", "admin", "tron", "system")
+CLUSTERS = catalogue.lucid_clusters()
 TEMPLATED_CLUSTER = "{{ $labels.cluster }}"
-# Where the troubleshooting guide may be: in CI shared/ is a sibling of the clone; the worktrees
-# of the development machine sit one level deeper.
-GUIDE_CANDIDATES = [
-    ROOT.parent / "shared" / "seed" / "lucid-troubleshooting-guide.md",
-    ROOT.parent.parent / "shared" / "seed" / "lucid-troubleshooting-guide.md",
-]
 # Alerts whose description is static: the series they fire on carry no label or value that tells
 # more than the alert's name (a single 0/1 status, or absent()).
 STATIC_DESCRIPTION_OK = {
@@ -38,9 +34,6 @@ STATIC_DESCRIPTION_OK = {
     "LucidChunkEncryptionFailing", "LucidRDPPortPoolExhausted", "LucidNoActiveNodes", "LucidPoOTScoresMissing",
     "LucidAdminRBACCheckFailing", "LucidAdminRBACNoRoles", "LucidTronNetworkDisconnected", "LucidExporterAbsent",
 }
-DESTRUCTIVE = re.compile(
-    r"flushall|flushdb|deleteMany|changeUserPassword|system prune|volume prune|network rm|-X DELETE|openssl rand"
-)
 
 
 def _load(path: Path, name: str) -> ModuleType:
@@ -54,6 +47,8 @@ def _load(path: Path, name: str) -> ModuleType:
 
 generate = _load(ALERTS / "generate.py", "lucid_alerts_generate")
 coverage = _load(ROOT / "scripts" / "coverage.py", "lucid_alerts_coverage")
+guide_check = _load(ROOT / "scripts" / "guide_check.py", "lucid_guide_check")
+CFG = rules.RenderConfig()
 
 
 def _rules() -> list[dict[str, Any]]:
@@ -65,8 +60,8 @@ def _rules() -> list[dict[str, Any]]:
     return out
 
 
-def _problems() -> list[dict[str, str]]:
-    return list(yaml.safe_load((ALERTS / "guide_problems.yml").read_text())["problems"])
+def _problems() -> list[catalogue.Problem]:
+    return coverage.guide_problems()  # type: ignore[no-any-return]
 
 
 def _duration_seconds(text: str) -> int:
@@ -83,7 +78,7 @@ def _promtool() -> str:
 
 RULES = _rules()
 PROBLEMS = _problems()
-SLUGS = {p["slug"]: p for p in PROBLEMS}
+SLUGS = {p.slug: p for p in PROBLEMS}
 
 
 def test_promtool_check_rules_accepts_every_rule_file() -> None:
@@ -106,8 +101,8 @@ def test_generated_rules_tests_runbook_tables_and_metrics_list_are_up_to_date() 
 
 
 def test_every_alert_has_the_required_labels_and_annotations() -> None:
-    names = [r["alert"] for r in RULES]
-    assert len(names) == len(set(names)), "alert names must be unique"
+    names = [(r["alert"], r["labels"]["problem"]) for r in RULES]
+    assert len(names) == len(set(names)), "an alert name is used once per problem (LucidServiceDown: per problem)"
     for r in RULES:
         name = r["alert"]
         assert re.fullmatch(r"Lucid[A-Z][A-Za-z0-9]*", name), name
@@ -140,57 +135,73 @@ def test_ratios_guard_against_division_by_zero() -> None:
 
 
 def test_problem_labels_are_the_slugs_of_the_guide_headings() -> None:
-    assert len(PROBLEMS) == 27
+    assert PROBLEMS, "the catalogue holds the guide's problems"
     for p in PROBLEMS:
-        assert p["slug"] == coverage.github_anchor(p["title"])
-        assert p["cluster"] in CLUSTERS
+        assert p.slug == coverage.github_anchor(p.title)
+        assert p.cluster in CLUSTERS
+        assert p.part in catalogue.clusters()[p.cluster].guide_parts, p.slug
     for r in RULES:
-        if r["_file"] == "exporter":
-            continue
         problem = r["labels"]["problem"]
-        assert problem in SLUGS, f"{r['alert']}: problem {problem!r} is not a guide heading"
-        assert SLUGS[problem]["cluster"] == r["_file"], f"{r['alert']}: {problem} belongs to another cluster"
+        assert problem in catalogue.problems(), f"{r['alert']}: problem {problem!r} is in no runbook"
+        owner = catalogue.problems()[problem].cluster
+        # A rule lives in its problem's cluster file; the generic service-down rule lives in the system
+        # file and takes the cluster from the series.
+        assert owner == r["_file"] or r["labels"]["cluster"] == TEMPLATED_CLUSTER, f"{r['alert']}: {problem}"
 
 
-def test_each_of_the_27_problems_is_detected_by_an_alert() -> None:
+def test_each_problem_of_the_guide_is_detected_by_an_alert() -> None:
     covered = {r["labels"]["problem"] for r in RULES}
-    missing = [p["title"] for p in PROBLEMS if p["slug"] not in covered]
+    missing = [p.title for p in PROBLEMS if p.slug not in covered]
     assert not missing, f"problems without an alert: {missing}"
 
 
-def test_committed_problem_list_matches_the_guide_when_the_guide_is_present() -> None:
-    guide = next((p for p in GUIDE_CANDIDATES if p.exists()), None)
-    if guide is None:  # in CI without ../shared: the committed data is the reference
-        return
-    part = section = ""
-    found = []
-    for line in guide.read_text().splitlines():
-        if line.startswith("## "):
-            part = line[3:].strip()
-        elif line.startswith("### "):
-            section = line[4:].strip()
-        elif line.startswith("#### Problem: "):
-            found.append({"title": line.removeprefix("#### Problem: ").strip(), "part": part, "section": section})
-    assert found == [{k: p[k] for k in ("title", "part", "section")} for p in PROBLEMS]
+def test_problem_data_matches_the_guide() -> None:
+    """problems.yaml holds the guide's problems verbatim. Where the guide is at hand (beside the clone),
+    every title, part, section, symptom and step is compared with it; without it, the structure the
+    guide guarantees is checked: every cluster's parts have problems, in the clusters' order, each with
+    its symptoms (system recovery excepted) and its steps."""
+    guide = guide_check.find_guide()
+    if guide is not None:
+        assert guide_check.differences(guide.read_text(encoding="utf-8")) == []
+    order = {c: i for i, c in enumerate(CLUSTERS)}
+    assert [order[p.cluster] for p in PROBLEMS] == sorted(order[p.cluster] for p in PROBLEMS)
+    assert {p.cluster for p in PROBLEMS} == set(CLUSTERS)
+    for p in PROBLEMS:
+        assert p.solutions, p.slug
+        assert p.diagnostics or p.section in ("System Recovery", "Data Recovery"), p.slug
 
 
 def test_runbook_urls_resolve_to_headings_of_the_runbooks() -> None:
     for r in RULES:
         url = r["annotations"]["runbook_url"]
-        assert url.startswith(generate.RUNBOOK_BASE + "/"), url
-        file, _, anchor = url.removeprefix(generate.RUNBOOK_BASE + "/").partition("#")
+        assert url.startswith(CFG.runbook_base + "/"), url
+        file, _, anchor = url.removeprefix(CFG.runbook_base + "/").partition("#")
         path = RUNBOOKS / file
         assert path.exists(), f"{r['alert']}: {path} does not exist"
         assert anchor in coverage.runbook_anchors(path), f"{r['alert']}: no heading #{anchor} in {file}"
         assert anchor == r["labels"]["problem"], r["alert"]
+        assert file == f"{catalogue.problems()[anchor].cluster}.md", r["alert"]
 
 
 def test_dashboard_urls_point_at_the_overview_or_the_cluster_dashboard() -> None:
     for r in RULES:
         url = r["annotations"]["dashboard_url"]
-        assert url.startswith(generate.DASHBOARD_BASE + "/"), url
-        uid = url.removeprefix(generate.DASHBOARD_BASE + "/")
+        assert url.startswith(CFG.dashboard_base + "/"), url
+        uid = url.removeprefix(CFG.dashboard_base + "/")
         assert uid in {"lucid-overview", f"lucid-{r['_file']}"}, f"{r['alert']}: {uid}"
+
+
+def test_a_consumer_renders_the_pack_with_its_own_links_and_job(tmp_path: Path) -> None:
+    cfg = rules.RenderConfig(runbook_base="https://wiki.example/runbooks", dashboard_base="https://g.example/d",
+                             job="lucid")
+    written = rules.render(tmp_path, cfg)
+    texts = "\n".join(p.read_text() for p in written)
+    assert "https://wiki.example/runbooks/foundation.md#mongodb-connection-failures" in texts
+    assert 'up{job="lucid"} == 0' in texts and "lucid-exporter/blob" not in texts
+    files = sorted(str(p) for p in (tmp_path / "tests").glob("*.test.yml"))
+    res = subprocess.run([_promtool(), "test", "rules", *files], capture_output=True, text=True, timeout=300,
+                         cwd=tmp_path)
+    assert res.returncode == 0, res.stdout + res.stderr
 
 
 def test_every_alert_has_a_firing_and_a_silent_unit_test() -> None:
@@ -204,6 +215,7 @@ def test_every_alert_has_a_firing_and_a_silent_unit_test() -> None:
                 for alert in exp:
                     assert alert.get("exp_labels") and alert.get("exp_annotations"), check["alertname"]
     names = {r["alert"] for r in RULES}
+    assert len(RULES) == len(rules.rules(CFG)), "every rendered rule is in the rule files"
     assert names - fires == set(), "alerts without a firing test"
     assert names - silent == set(), "alerts without a silent test"
 
@@ -222,61 +234,48 @@ def _sections(path: Path) -> dict[str, str]:
 
 def test_each_problem_has_a_complete_runbook_section() -> None:
     for p in PROBLEMS:
-        sections = _sections(RUNBOOKS / f"{p['cluster']}.md")
-        assert p["slug"] in sections, f"no section for {p['title']} in {p['cluster']}.md"
-        body = sections[p["slug"]]
+        sections = _sections(RUNBOOKS / f"{p.cluster}.md")
+        assert p.slug in sections, f"no section for {p.title} in {p.cluster}.md"
+        body = sections[p.slug]
         for part in ("**Symptoms.**", "**Alerts that fire.**", "**Metrics to look at.**", "**Verify.**"):
-            assert part in body, f"{p['title']}: runbook section lacks {part}"
-        assert "```bash" in body, f"{p['title']}: runbook section lacks the guide's commands"
+            assert part in body, f"{p.title}: runbook section lacks {part}"
+        assert "```bash" in body, f"{p.title}: runbook section lacks the guide's commands"
 
 
-def test_destructive_steps_carry_a_warning_and_a_safer_first_step() -> None:
-    for path in sorted(RUNBOOKS.glob("*.md")):
-        if path.name == "README.md":  # the index only names them
+def test_destructive_steps_of_the_data_carry_a_warning_in_their_runbook_section() -> None:
+    """A step flagged destructive in problems.yaml is explained in its problem's runbook section behind
+    a **Destructive** (or **Caution**) note, and the section offers a safer first step."""
+    for p in catalogue.problems().values():
+        destructive = [s for s in p.solutions + p.diagnostics if s.destructive]
+        if not destructive:
             continue
-        lines = path.read_text().splitlines()
-        for i, line in enumerate(lines):
-            if not DESTRUCTIVE.search(line):
-                continue
-            before = "\n".join(lines[max(0, i - 15): i + 1])
-            assert re.search(r"\*\*(Destructive|Caution)", before), f"{path.name}:{i + 1}: unmarked {line.strip()!r}"
-            block = "\n".join(lines[max(0, i - 15): i + 15])
-            assert "Safer" in block or "safer" in block, f"{path.name}:{i + 1}: no safer first step"
+        body = _sections(RUNBOOKS / f"{p.cluster}.md")[p.slug]
+        assert re.search(r"\*\*(Destructive|Caution)", body), f"{p.slug}: no warning for {destructive[0].what!r}"
+        assert "safer" in body.lower(), f"{p.slug}: no safer first step"
 
 
 def test_coverage_table_is_current_and_every_row_is_filled() -> None:
     text, errors = coverage.build()
     assert errors == []
     rows = [line for line in text.splitlines() if re.match(r"\| \d+ \|", line)]
-    assert len(rows) == 27
+    assert len(rows) == len(PROBLEMS)
     for row in rows:
         cells = [c.strip() for c in row.strip("|").split("|")]
         assert all(cells), f"empty cell in {row}"
     assert coverage.main(["--check"]) == 0, "run python scripts/coverage.py and commit docs/coverage.md"
 
 
-def _selector_matches(selector: str, service: str) -> bool:
-    m = re.search(r'service(=~|!~|!=|=)"([^"]*)"', selector)
-    if m is None:
-        return True
-    op, value = m.groups()
-    full = re.fullmatch(value, service) is not None if "~" in op else value == service
-    return full if op in ("=", "=~") else not full
-
-
-def test_every_catalogue_service_has_exactly_one_down_alert() -> None:
-    from lucid_exporter.inventory import default_catalogue
-
-    down_rules = [r for r in RULES if re.match(r"lucid_service_up(\{[^}]*\})? == 0$", r["expr"])]
-    own_probe = {"mongodb": "LucidMongoDBDown", "redis": "LucidRedisDown", "elasticsearch": "LucidElasticsearchDown"}
-    names = {r["alert"] for r in RULES}
-    services = [s.name for s in default_catalogue().values() if s.health != "none"] + ["a-service-added-in-config"]
-    for service in services:
-        matching = [r["alert"] for r in down_rules if _selector_matches(r["expr"], service)]
-        if service in own_probe:
-            assert matching == [] and own_probe[service] in names, (service, matching)
-        else:
-            assert len(matching) == 1, f"{service}: down alerts {matching}"
+def test_every_catalogue_service_pages_once_with_its_own_problem() -> None:
+    """Each service with a health check is selected by exactly one service-down rule (or has an alert
+    of its store probe), and that rule carries the problem services.yaml names for it."""
+    paging: dict[str, list[rules.Rule]] = {}
+    for r in rules.rules(CFG):
+        for s in r.services:
+            paging.setdefault(s, []).append(r)
+    for s in catalogue.services().values():
+        found = paging.get(s.name, [])
+        assert len(found) == 1, f"{s.name}: paged by {[r.name for r in found]}"
+        assert found[0].problem == s.problem, s.name
 
 
 def test_example_alertmanager_config_is_valid_and_routes_by_severity() -> None:
@@ -307,3 +306,4 @@ def test_drill_rules_keep_every_alert_with_a_short_for(tmp_path: Path) -> None:
     drill = [rule for f in files for g in yaml.safe_load(Path(f).read_text())["groups"] for rule in g["rules"]]
     assert {r["for"] for r in drill} == {"5s"}
     assert [r["alert"] for r in drill] == [r["alert"] for r in RULES]
+    assert tmp_path.exists()
