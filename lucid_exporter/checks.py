@@ -1,36 +1,32 @@
-"""The Lucid status checks, as data, and the pure functions that turn a JSON reply into samples.
+"""The Lucid status checks: the pure functions that turn a JSON reply into samples, and the merge of
+the shipped checks (catalogue/checks/<profile>.yaml) with the config's ``checks:`` overrides.
 
-A check is one HTTP request to one service (path, method, headers, optional bearer token)
-and a list of extractions, each turning one field of the reply into one metric. The
-defaults below use the paths of the troubleshooting guide; the real Lucid services answer
-at other paths with other fields (see docs/status-checks.md), so every check can be
-remapped under ``checks:`` in the config, and new checks added, without code.
-
-Field paths are dotted (``block_header.raw_data.timestamp``); an integer segment indexes
-a list (``scores.0.score``), and ``a[0]`` is accepted as well.
+A check is one read-only HTTP request to one service and a list of extractions, each turning one
+field of the reply into one metric. Field paths are JMESPath expressions (https://jmespath.org), the
+documented path language json_exporter-style exporters use: ``block_header.raw_data.timestamp``,
+``scores[0].score``, ``length(values(active_pipelines))``.
 """
 
 from __future__ import annotations
 
-import dataclasses as dc
 import math
-import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Literal
+from functools import cache, lru_cache
+from typing import TYPE_CHECKING, Any
 
+import jmespath
+import jmespath.exceptions
+import jmespath.parser
+
+from . import catalogue
+from .catalogue.models import CheckSpec, Extraction
 from .metrics import Sample
 
 if TYPE_CHECKING:
-    from .config import CheckConfig, ExtractionConfig
+    from .config import CheckConfig
 
-Agg = Literal["value", "bool", "len", "count_by", "map", "min", "max", "sum", "avg", "timestamp", "per_item"]
-AGGS: tuple[str, ...] = ("value", "bool", "len", "count_by", "map", "min", "max", "sum", "avg", "timestamp",
-                         "per_item")
-CheckKind = Literal["json", "rate_limit", "cors", "auth_verify"]
-_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
-_LABEL = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+Check = CheckSpec
 
 # Strings read as true by the ``bool`` aggregation (case-insensitive); anything else is false.
 TRUTHY = frozenset({"true", "yes", "ok", "up", "healthy", "connected", "active", "enabled", "running", "pass",
@@ -41,80 +37,27 @@ class ShapeError(ValueError):
     """The reply does not have the shape the check expects (reason ``parse``)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Extraction:
-    """One metric from one field of a reply.
-
-    agg: value (the number), bool (1/0), len (of a list or object), count_by (items of a
-    list counted by their ``by`` field, as label ``label``), map (an object of
-    label -> number), min/max/sum/avg (of each item's ``item`` field over a list),
-    timestamp (ISO-8601 or Unix seconds/milliseconds -> seconds), per_item (one series per
-    item, labelled with its ``by`` field, valued by its ``item`` field; highest first,
-    capped at ``cap`` or the configured default).
-    """
-
-    metric: str
-    agg: Agg = "value"
-    field: str = ""
-    help: str = ""
-    item: str = ""
-    by: str = ""
-    label: str = ""
-    values: tuple[str, ...] = ()  # label values always exposed (0 when absent)
-    labels: Mapping[str, str] = dc.field(default_factory=dict)
-    type: Literal["gauge", "counter"] = "gauge"
-    scale: float = 1.0
-    cap: int | None = None
-    only: Literal["", "wallets"] = ""  # per_item: keep only the configured wallets
-    optional: bool = False  # a missing field is skipped instead of failing the check
-    map: Mapping[str, str] = dc.field(default_factory=dict)  # label value renames
-
-
-@dataclass(frozen=True, slots=True)
-class Check:
-    name: str
-    service: str
-    path: str
-    extractions: tuple[Extraction, ...] = ()
-    method: str = "GET"
-    headers: Mapping[str, str] = dc.field(default_factory=dict)
-    auth: Literal["none", "token"] = "none"
-    kind: CheckKind = "json"
-    ok_metric: str = ""  # 1 on 2xx, 0 on 401/403 (the token may not read it)
-    base: Literal["service", "trongrid"] = "service"
-    url: str = ""  # absolute URL; overrides the service address and path
-    help: str = ""
-
-
 # -- extraction (pure) ------------------------------------------------------------------------
-_SEG = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
-
-
-def split_path(path: str) -> list[str | int]:
-    out: list[str | int] = []
-    for name, index in _SEG.findall(path):
-        if index:
-            out.append(int(index))
-        elif name.isdigit():
-            out.append(int(name))
-        else:
-            out.append(name)
-    return out
+@lru_cache(maxsize=1024)
+def compile_path(path: str) -> jmespath.parser.ParsedResult:
+    """A JMESPath expression, compiled once; ValueError with the parser's message when malformed."""
+    try:
+        return jmespath.compile(path)
+    except jmespath.exceptions.JMESPathError as e:
+        raise ValueError(f"{path!r} is not a JMESPath expression: {e}") from None
 
 
 def get_path(data: Any, path: str) -> Any:
-    """The value at a dotted path; ShapeError when it is not there."""
-    cur = data
-    for seg in split_path(path):
-        if isinstance(seg, int) and isinstance(cur, list):
-            if not -len(cur) <= seg < len(cur):
-                raise ShapeError(f"field {path!r}: index {seg} out of range")
-            cur = cur[seg]
-        elif isinstance(cur, dict) and str(seg) in cur:
-            cur = cur[str(seg)]
-        else:
-            raise ShapeError(f"field {path!r} missing")
-    return cur
+    """The value at a JMESPath; ShapeError when it is not there (JMESPath's null)."""
+    if not path:
+        return data
+    try:
+        value = compile_path(path).search(data)
+    except jmespath.exceptions.JMESPathError as e:  # a function applied to the wrong type
+        raise ShapeError(f"field {path!r}: {e}") from None
+    if value is None:
+        raise ShapeError(f"field {path!r} missing")
+    return value
 
 
 def to_number(v: Any, where: str) -> float:
@@ -169,14 +112,17 @@ def to_timestamp(v: Any, where: str) -> float:
 
 
 def _items(data: Any, ex: Extraction) -> list[Any]:
-    value = get_path(data, ex.field) if ex.field else data
+    """The items of a list, or the values of an object (e.g. a map keyed by session id)."""
+    value = get_path(data, ex.field)
+    if isinstance(value, dict):
+        return list(value.values())
     if not isinstance(value, list):
-        raise ShapeError(f"field {ex.field or '(root)'!r}: expected a list, got {type(value).__name__}")
+        raise ShapeError(f"field {ex.field or '(root)'!r}: expected a list or an object, got {type(value).__name__}")
     return value
 
 
 def _item_value(it: Any, ex: Extraction) -> Any:
-    return get_path(it, ex.item) if ex.item else it
+    return get_path(it, ex.item)
 
 
 def _label(ex: Extraction, raw: Any) -> str:
@@ -195,18 +141,18 @@ def extract(ex: Extraction, data: Any, *, default_cap: int = 50, wallets: Iterab
 
     where = f"field {ex.field or '(root)'!r}"
     if ex.agg == "value":
-        return [s(to_number(get_path(data, ex.field) if ex.field else data, where))]
+        return [s(to_number(get_path(data, ex.field), where))]
     if ex.agg == "bool":
-        return [s(to_bool(get_path(data, ex.field) if ex.field else data))]
+        return [s(to_bool(get_path(data, ex.field)))]
     if ex.agg == "timestamp":
-        return [s(to_timestamp(get_path(data, ex.field) if ex.field else data, where))]
+        return [s(to_timestamp(get_path(data, ex.field), where))]
     if ex.agg == "len":
-        value = get_path(data, ex.field) if ex.field else data
+        value = get_path(data, ex.field)
         if not isinstance(value, list | dict):
             raise ShapeError(f"{where}: expected a list or an object, got {type(value).__name__}")
         return [s(len(value))]
     if ex.agg == "map":
-        value = get_path(data, ex.field) if ex.field else data
+        value = get_path(data, ex.field)
         if not isinstance(value, dict):
             raise ShapeError(f"{where}: expected an object, got {type(value).__name__}")
         counts = {v: 0.0 for v in ex.values}
@@ -257,7 +203,7 @@ def extract_all(check: Check, data: Any, *, default_cap: int = 50,
     samples: list[Sample] = []
     problems: list[str] = []
     wallets = tuple(wallets)
-    for ex in check.extractions:
+    for ex in check.metrics:
         try:
             samples.extend(extract(ex, data, default_cap=default_cap, wallets=wallets))
         except ShapeError as e:
@@ -266,188 +212,25 @@ def extract_all(check: Check, data: Any, *, default_cap: int = 50,
     return samples, problems
 
 
-# -- the defaults: the guide's paths --------------------------------------------------------------
-def _x(metric: str, agg: Agg, fld: str = "", help: str = "", **kw: Any) -> Extraction:
-    if "values" in kw:
-        kw["values"] = tuple(kw["values"])
-    return Extraction(metric, agg, fld, help, **kw)
+# -- the shipped checks and the config merge -------------------------------------------------------
+@cache
+def profile_checks(profile: str = "guide") -> tuple[Check, ...]:
+    """The checks shipped for an API profile (catalogue/checks/<profile>.yaml)."""
+    data = catalogue.read(f"checks/{profile}.yaml")
+    return tuple(CheckSpec.model_validate(row) for row in data["checks"])
 
 
-_PARTICIPANT_STATES = ("active", "inactive", "suspended")
-_ANCHOR_STATES = ("pending", "processing", "completed", "failed")
-PIPELINE_STATES = ("initializing", "recording", "processing", "finalizing", "completed", "failed")
-_NODE_STATES = ("active", "inactive", "suspended", "pending")
-_WALLET_STATES = ("active", "locked", "error")
-_TX_STATES = ("pending", "confirmed", "failed")
-
-DEFAULT_CHECKS: tuple[Check, ...] = (
-    # Blockchain engine (guide: Consensus Failures)
-    Check("consensus_status", "blockchain-engine", "/api/v1/consensus/status", (
-        _x("lucid_consensus_round", "value", "current_round", "Current consensus round"),
-        _x("lucid_consensus_reached", "bool", "consensus_reached", "1 when the current round reached consensus"),
-        _x("lucid_consensus_active_validators", "value", "active_validators", "Validators taking part",
-           optional=True),
-    )),
-    Check("blocks_latest", "blockchain-engine", "/api/v1/blocks/latest", (
-        _x("lucid_blockchain_block_height", "value", "height", "Height of the latest block"),
-        _x("lucid_blockchain_latest_block_timestamp_seconds", "timestamp", "timestamp",
-           "Time of the latest block (Unix seconds)"),
-    )),
-    Check("consensus_poot_scores", "blockchain-engine", "/api/v1/consensus/poot-scores", (
-        _x("lucid_consensus_poot_score_nodes", "len", "scores", "Nodes with a PoOT score in consensus"),
-        _x("lucid_consensus_poot_score_min", "min", "scores", "Lowest PoOT score seen by consensus", item="score"),
-        _x("lucid_consensus_poot_score_max", "max", "scores", "Highest PoOT score seen by consensus",
-           item="score"),
-    )),
-    Check("consensus_participants", "blockchain-engine", "/api/v1/consensus/participants", (
-        _x("lucid_consensus_participants", "count_by", "participants", "Consensus participants by status",
-           by="status", label="status", values=_PARTICIPANT_STATES),
-    )),
-    # Session anchoring (guide: Session Anchoring Failures)
-    Check("anchoring_status", "session-anchoring", "/api/v1/anchoring/status", (
-        _x("lucid_anchoring_sessions", "map", "sessions", "Sessions by anchoring state", label="state",
-           values=_ANCHOR_STATES),
-        _x("lucid_anchoring_last_anchor_timestamp_seconds", "timestamp", "last_anchor_time",
-           "Time of the last anchored session (Unix seconds)"),
-    )),
-    Check("anchoring_merkle_trees", "session-anchoring", "/api/v1/anchoring/merkle-trees", (
-        _x("lucid_anchoring_merkle_trees", "count_by", "trees", "Merkle trees by status", by="status",
-           label="status", values=("built", "pending", "failed")),
-    )),
-    Check("anchoring_blockchain_status", "session-anchoring", "/api/v1/anchoring/blockchain-status", (
-        _x("lucid_anchoring_blockchain_connected", "bool", "connected",
-           "1 when session anchoring reaches the blockchain engine"),
-    )),
-    # Session pipeline (guide: Session Pipeline Failures)
-    Check("pipeline_status", "session-pipeline", "/api/v1/pipeline/status", (
-        _x("lucid_pipeline_sessions_processed_total", "value", "processed_sessions", "Sessions processed",
-           type="counter"),
-        _x("lucid_pipeline_last_transition_timestamp_seconds", "timestamp", "last_transition_time",
-           "Time a session last changed pipeline state (Unix seconds)"),
-    )),
-    Check("pipeline_sessions", "session-pipeline", "/api/v1/pipeline/sessions", (
-        _x("lucid_pipeline_sessions", "count_by", "sessions", "Sessions by pipeline state", by="state",
-           label="state", values=PIPELINE_STATES),
-    )),
-    # Chunk processor (guide: Chunk Processing Failures)
-    Check("processing_status", "chunk-processor", "/api/v1/processing/status", (
-        _x("lucid_chunks_processed_total", "value", "processed_chunks", "Chunks processed", type="counter"),
-        _x("lucid_chunks_failed_total", "value", "failed_chunks", "Chunks that failed processing",
-           type="counter"),
-    )),
-    Check("processing_queue", "chunk-processor", "/api/v1/processing/queue", (
-        _x("lucid_chunk_queue_depth", "value", "queue_size", "Chunks waiting to be processed"),
-    )),
-    Check("processing_encryption", "chunk-processor", "/api/v1/processing/encryption-status", (
-        _x("lucid_chunk_encryption_ok", "bool", "status", "1 when chunk encryption works"),
-    )),
-    # RDP manager, resource monitor (guide: RDP Connection Failures, Resource Monitoring Failures)
-    Check("ports_status", "rdp-manager", "/api/v1/ports/status", (
-        _x("lucid_rdp_ports", "value", "available_ports", "RDP ports by state", labels={"state": "available"}),
-        _x("lucid_rdp_ports", "value", "allocated_ports", "RDP ports by state", labels={"state": "allocated"}),
-    )),
-    Check("rdp_status", "rdp-manager", "/api/v1/rdp/status", (
-        _x("lucid_rdp_sessions_active", "value", "active_sessions", "Active RDP sessions"),
-    )),
-    Check("monitoring_status", "resource-monitor", "/api/v1/monitoring/status", (
-        _x("lucid_resource_monitor_last_sample_timestamp_seconds", "timestamp", "last_collection",
-           "Time of the resource monitor's last sample (Unix seconds)"),
-    )),
-    Check("monitoring_metrics", "resource-monitor", "/api/v1/monitoring/metrics", (
-        _x("lucid_resource_monitor_sessions", "len", "sessions", "Sessions the resource monitor samples"),
-    )),
-    # Node management (guide: Node Registration Failures, PoOT Score Calculation Failures)
-    Check("nodes_status", "node-management", "/api/v1/nodes/status", (
-        _x("lucid_nodes_registered", "value", "registered_nodes", "Registered nodes"),
-    )),
-    Check("nodes_list", "node-management", "/api/v1/nodes/list", (
-        _x("lucid_nodes", "count_by", "nodes", "Nodes by status", by="status", label="status",
-           values=_NODE_STATES),
-    )),
-    Check("nodes_health", "node-management", "/api/v1/nodes/health", (
-        _x("lucid_nodes_unhealthy", "value", "unhealthy_nodes", "Nodes failing their health check"),
-    )),
-    Check("poot_scores", "node-management", "/api/v1/poot/scores", (
-        _x("lucid_poot_score", "per_item", "scores", "PoOT score by node (highest first, capped)", item="score",
-           by="node_id", label="node"),
-        _x("lucid_poot_score_nodes", "len", "scores", "Nodes with a PoOT score"),
-        _x("lucid_poot_score_min", "min", "scores", "Lowest PoOT score over all nodes", item="score"),
-        _x("lucid_poot_score_avg", "avg", "scores", "Average PoOT score over all nodes", item="score"),
-        _x("lucid_poot_score_max", "max", "scores", "Highest PoOT score over all nodes", item="score"),
-    )),
-    Check("poot_participation", "node-management", "/api/v1/poot/participation", (
-        _x("lucid_poot_participation_ratio", "value", "participation_rate", "Share of nodes taking part in PoOT"),
-    )),
-    # Admin (guide: Admin Dashboard Not Loading, RBAC Permission Errors)
-    Check("admin_permissions", "admin-interface", "/api/v1/admin/permissions", (
-        _x("lucid_admin_permissions", "len", "permissions", "Permissions of the monitoring token"),
-    ), auth="token"),
-    Check("admin_users_roles", "admin-interface", "/api/v1/admin/users/roles", (
-        _x("lucid_admin_rbac_roles", "len", "roles", "RBAC roles defined"),
-    ), auth="token"),
-    Check("admin_permissions_matrix", "admin-interface", "/api/v1/admin/permissions/matrix", (),
-          auth="token", ok_metric="lucid_admin_rbac_ok"),
-    Check("admin_roles_assignments", "admin-interface", "/api/v1/admin/roles/assignments", (
-        _x("lucid_admin_role_assignments", "len", "assignments", "Role assignments"),
-    ), auth="token"),
-    # TRON (guide: TRON Network Connection Failures, Wallet Management Failures, USDT Transaction Failures)
-    Check("tron_network_status", "tron-client", "/api/v1/tron/network-status", (
-        _x("lucid_tron_network_connected", "bool", "connected", "1 when the TRON client is connected"),
-        _x("lucid_tron_latest_block", "value", "latest_block", "Latest TRON block the client has seen"),
-        _x("lucid_tron_latest_block_timestamp_seconds", "timestamp", "block_timestamp",
-           "Time of the latest TRON block the client has seen (Unix seconds)"),
-    )),
-    Check("tron_connectivity", "tron-client", "/api/v1/tron/connectivity", (
-        _x("lucid_tron_endpoints_reachable", "sum", "endpoints", "TRON API endpoints the client reaches",
-           item="reachable"),
-    )),
-    Check("trongrid_nowblock", "tron-client", "/wallet/getnowblock", (
-        _x("lucid_trongrid_latest_block", "value", "block_header.raw_data.number", "Latest block on TronGrid"),
-        _x("lucid_trongrid_latest_block_timestamp_seconds", "timestamp", "block_header.raw_data.timestamp",
-           "Time of TronGrid's latest block (Unix seconds)"),
-    ), base="trongrid"),
-    Check("wallets_status", "wallet-manager", "/api/v1/wallets/status", (
-        _x("lucid_tron_wallets", "count_by", "wallets", "Wallets by status", by="status", label="status",
-           values=_WALLET_STATES),
-    )),
-    Check("usdt_transactions_status", "usdt-manager", "/api/v1/usdt/transactions/status", (
-        _x("lucid_usdt_transactions", "count_by", "transactions", "Recent USDT transactions by status",
-           by="status", label="status", values=_TX_STATES),
-    )),
-    Check("usdt_balance", "usdt-manager", "/api/v1/usdt/balance", (
-        _x("lucid_usdt_balance", "per_item", "balances", "USDT balance of each configured wallet",
-           item="balance_usdt", by="address", label="wallet", only="wallets"),
-    )),
-    # API gateway (guide: Rate Limiting Not Working, CORS Errors), auth (JWT Token Validation Failures)
-    Check("gateway_rate_limit", "api-gateway", "/api/v1/test", kind="rate_limit"),
-    Check("gateway_cors", "api-gateway", "/api/v1/test", kind="cors"),
-    Check("auth_verify", "auth-service", "/verify", auth="token", kind="auth_verify"),
-)
-
-
-# -- config merge -------------------------------------------------------------------------------
-def _from_config_extraction(e: ExtractionConfig) -> Extraction:
-    return Extraction(
-        metric=e.metric, agg=e.agg, field=e.field, help=e.help, item=e.item, by=e.by, label=e.label,
-        values=tuple(e.values), labels=dict(e.labels), type=e.type, scale=e.scale, cap=e.cap, only=e.only,
-        optional=e.optional, map=dict(e.map),
-    )
-
-
-def validate_extraction(e: Extraction) -> list[str]:
-    problems: list[str] = []
-    if not _NAME.match(e.metric) or not e.metric.startswith("lucid_"):
-        problems.append(f"metric {e.metric!r}: must be a valid metric name starting with lucid_")
-    if e.type == "counter" and not e.metric.endswith("_total"):
-        problems.append(f"metric {e.metric!r}: a counter's name must end in _total")
-    if e.agg in ("count_by", "map", "per_item") and not _LABEL.match(e.label):
-        problems.append(f"metric {e.metric!r}: {e.agg} needs a valid label name")
-    if e.agg in ("count_by", "per_item") and not e.by:
-        problems.append(f"metric {e.metric!r}: {e.agg} needs `by` (the field to group by)")
-    for k in e.labels:
-        if not _LABEL.match(k):
-            problems.append(f"metric {e.metric!r}: invalid label name {k!r}")
-    return problems
+def path_problems(check: Check) -> list[str]:
+    """JMESPath expressions of a check that do not compile."""
+    out = []
+    for e in check.metrics:
+        for p in (e.field, e.item, e.by):
+            if p:
+                try:
+                    compile_path(p)
+                except ValueError as err:
+                    out.append(f"metric {e.metric!r}: {err}")
+    return out
 
 
 def merge(defaults: Sequence[Check], overrides: Mapping[str, CheckConfig]) -> tuple[list[Check], list[str]]:
@@ -462,33 +245,31 @@ def merge(defaults: Sequence[Check], overrides: Mapping[str, CheckConfig]) -> tu
             if not o.service or not (o.path or o.url):
                 problems.append(f"checks.{name}: a new check needs `service` and `path` (or `url`)")
                 continue
-            base = Check(name, o.service, o.path or "/")
+            base = Check(name=name, service=o.service, path=o.path or "/")
         if not o.enabled:
             by_name.pop(name, None)
             continue
-        extractions = base.extractions
+        extractions = list(base.metrics)
         if o.metrics is not None:
-            extractions = tuple(_from_config_extraction(e) for e in o.metrics)
+            extractions = list(o.metrics)
         if o.fields:
             known = {e.metric for e in extractions}
             for metric in o.fields:
                 if metric not in known:
                     problems.append(f"checks.{name}.fields.{metric}: the check has no such metric")
-            extractions = tuple(replace(e, field=o.fields.get(e.metric, e.field)) for e in extractions)
+            extractions = [e.model_copy(update={"field": o.fields.get(e.metric, e.field)}) for e in extractions]
         if o.items:
-            extractions = tuple(replace(e, item=o.items.get(e.metric, e.item)) for e in extractions)
-        merged = replace(
-            base,
-            service=o.service or base.service,
-            path=o.path if o.path is not None else base.path,
-            url=o.url if o.url is not None else base.url,
-            method=(o.method or base.method).upper(),
-            headers={**base.headers, **o.headers},
-            auth=o.auth or base.auth,
-            ok_metric=o.ok_metric if o.ok_metric is not None else base.ok_metric,
-            extractions=extractions,
-        )
-        for e in merged.extractions:
-            problems.extend(f"checks.{name}: {p}" for p in validate_extraction(e))
+            extractions = [e.model_copy(update={"item": o.items.get(e.metric, e.item)}) for e in extractions]
+        merged = base.model_copy(update={
+            "service": o.service or base.service,
+            "path": o.path if o.path is not None else base.path,
+            "url": o.url if o.url is not None else base.url,
+            "method": o.method or base.method,
+            "headers": {**base.headers, **o.headers},
+            "auth": o.auth or base.auth,
+            "ok_metric": o.ok_metric if o.ok_metric is not None else base.ok_metric,
+            "metrics": extractions,
+        })
+        problems.extend(f"checks.{name}: {p}" for p in path_problems(merged))
         by_name[name] = merged
     return list(by_name.values()), problems

@@ -15,7 +15,9 @@ from . import __version__, inventory, logs_setup
 from .config import ConfigError, Settings, dump_redacted, load
 from .engine import Engine, ProbeResult
 from .probes import build_all
+from .probes.status import resolve_checks
 from .redact import redact
+from .rules import RenderConfig
 
 log = logging.getLogger("lucid_exporter")
 
@@ -46,6 +48,13 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("--target", help="only the probes of this service or backend")
     g = sub.add_parser("config", help="print the effective configuration (secrets shown as <secret>)")
     _common(g)
+    r = sub.add_parser("rules", help="render the alert rules pack (and its promtool tests) for your deployment")
+    defaults = RenderConfig()
+    r.add_argument("--out", type=Path, required=True, help="directory for <cluster>.rules.yml and tests/")
+    r.add_argument("--runbook-base", default=defaults.runbook_base, help="where docs/runbooks is published")
+    r.add_argument("--dashboard-base", default=defaults.dashboard_base, help="Grafana's /d URL")
+    r.add_argument("--job", default=defaults.job, help="the Prometheus job that scrapes the exporter")
+    r.add_argument("--no-tests", action="store_true", help="do not write the promtool tests")
     from .sim.cli import add_parser as add_sim
 
     add_sim(sub)
@@ -56,7 +65,7 @@ def load_settings(args: argparse.Namespace, overrides: dict[str, Any] | None = N
     """Load, or exit 2 with one line per problem (no traceback)."""
     try:
         settings = load(args.config, overrides)
-        inventory.build(settings)
+        resolve_checks(settings, inventory.build(settings))
     except (ConfigError, inventory.CatalogueError) as e:
         lines = e.problems if isinstance(e, ConfigError) else str(e).splitlines()
         for line in lines:
@@ -139,12 +148,12 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
     settings = load_settings(args)
     results = _one_round(settings, args.target)
-    findings = doctor.evaluate(results, inventory.build(settings))
+    diagnosis = doctor.diagnose(results, settings)
     if args.json:
-        print(json.dumps(doctor.report_json(findings, results), indent=2))
+        print(redact(json.dumps(doctor.report_json(diagnosis), indent=2)))
     else:
-        sys.stdout.write(redact(doctor.report_text(findings, results)))
-    return 1 if findings else 0
+        sys.stdout.write(redact(doctor.report_text(diagnosis)))
+    return 0 if diagnosis.ok else 1
 
 
 def cmd_config(args: argparse.Namespace) -> int:
@@ -157,11 +166,26 @@ def cmd_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_rules(args: argparse.Namespace) -> int:
+    from . import rules
+
+    cfg = rules.RenderConfig(runbook_base=args.runbook_base.rstrip("/"),
+                             dashboard_base=args.dashboard_base.rstrip("/"), job=args.job)
+    try:
+        written = rules.render(args.out, cfg, tests=not args.no_tests)
+    except OSError as e:
+        print(f"lucid-exporter: cannot write {e.filename}: {e.strerror}", file=sys.stderr)
+        return 2
+    print(f"{len(written)} files written to {args.out}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     level = getattr(args, "log_level", None) or ("error" if args.command in ("check", "doctor") else "info")
     logs_setup.setup(level, getattr(args, "log_format", "logfmt"))
-    commands = {"serve": cmd_serve, "check": cmd_check, "config": cmd_config, "doctor": cmd_doctor}
+    commands = {"serve": cmd_serve, "check": cmd_check, "config": cmd_config, "doctor": cmd_doctor,
+                "rules": cmd_rules}
     if args.command == "sim":
         from .sim.cli import run as run_sim
 

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from . import redact
+from .catalogue.models import Extraction
 
 DEFAULT_PORT = 10097  # see README "Port": outside the fully allocated 9100-9999 exporter range
 
@@ -156,40 +157,19 @@ class ServiceConfig(Section):
         return v
 
 
-class ExtractionConfig(Section):
-    """One metric of a status check (see lucid_exporter/checks.py for the aggregations)."""
-
-    metric: str = Field(description="metric name, lucid_...")
-    agg: Literal["value", "bool", "len", "count_by", "map", "min", "max", "sum", "avg", "timestamp",
-                 "per_item"] = Field("value", description="how the field becomes a number")
-    field: str = Field("", description="dotted path of the field in the reply (integer segments index lists)")
-    help: str = ""
-    item: str = Field("", description="field of each list item (min/max/sum/avg/per_item)")
-    by: str = Field("", description="field of each list item to group or label by (count_by/per_item)")
-    label: str = Field("", description="label name for count_by/map/per_item")
-    values: list[str] = Field(default_factory=list, description="label values always exposed, 0 when absent")
-    labels: dict[str, str] = Field(default_factory=dict, description="constant labels")
-    type: Literal["gauge", "counter"] = "gauge"
-    scale: float = 1.0
-    cap: int | None = Field(None, ge=0, description="per_item: series cap (default status.per_node_series_cap)")
-    only: Literal["", "wallets"] = Field("", description="per_item: keep only status.wallets")
-    optional: bool = Field(False, description="a missing field is skipped instead of failing the check")
-    map: dict[str, str] = Field(default_factory=dict, description="label value renames")
-
-
 class CheckConfig(Section):
     """Override of one status check, or a new check when the name is not a default."""
 
     service: str | None = Field(None, description="catalogue service whose address the check uses")
     path: str | None = Field(None, description="request path, e.g. /api/v1/tron/network/status")
     url: str | None = Field(None, description="absolute URL; overrides the service address and path")
-    method: str | None = None
+    method: Literal["GET", "HEAD", "OPTIONS"] | None = Field(None, description="the exporter only reads")
     headers: dict[str, str] = Field(default_factory=dict, description="extra request headers (no secrets)")
     auth: Literal["none", "token"] | None = Field(None, description="token: send status.token as bearer")
     ok_metric: str | None = Field(None, description="metric set to 1 on 2xx, 0 on 401/403")
-    fields: dict[str, str] = Field(default_factory=dict, description="metric name -> new field path")
-    items: dict[str, str] = Field(default_factory=dict, description="metric name -> new item field")
-    metrics: list[ExtractionConfig] | None = Field(None, description="replaces the check's metrics")
+    fields: dict[str, str] = Field(default_factory=dict, description="metric name -> new field (JMESPath)")
+    items: dict[str, str] = Field(default_factory=dict, description="metric name -> new item field (JMESPath)")
+    metrics: list[Extraction] | None = Field(None, description="replaces the check's metrics")
     enabled: bool = True
 
     @field_validator("path")
@@ -407,15 +387,6 @@ class Settings(BaseSettings):
     logs: LogsConfig = Field(LogsConfig(), description="container log analysis")
     network: NetworkConfig = Field(NetworkConfig(), description="DNS and TCP reachability")
     host: HostConfig = Field(HostConfig(), description="disk space and backup freshness")
-
-    @model_validator(mode="after")
-    def _valid_checks(self) -> Settings:
-        from .checks import DEFAULT_CHECKS, merge
-
-        _, problems = merge(DEFAULT_CHECKS, self.checks)
-        if problems:
-            raise ValueError("; ".join(problems))
-        return self
 
     @classmethod
     def settings_customise_sources(

@@ -12,9 +12,7 @@ import asyncio
 import dataclasses
 import logging
 import time
-from abc import ABC, abstractmethod
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -23,6 +21,7 @@ import aiohttp
 from . import __version__
 from .errors import ProbeError, classify
 from .metrics import Sample, counter, gauge
+from .probes.base import Probe, ProbeContext
 from .redact import redact
 from .resolver import SharedResolver
 
@@ -30,48 +29,6 @@ if TYPE_CHECKING:
     from .config import Settings
 
 log = logging.getLogger("lucid_exporter.engine")
-
-
-@dataclass
-class ProbeContext:
-    """What a probe may use: the shared HTTP pool and the configuration."""
-
-    http: aiohttp.ClientSession
-    settings: Settings
-    # Monotonic deadline of the current run; probes with several steps can check it.
-    deadline: float = 0.0
-
-    def remaining(self) -> float:
-        return max(0.0, self.deadline - time.monotonic())
-
-
-class Probe(ABC):
-    """One diagnostic source against one target.
-
-    ``kind`` and ``target`` become the ``probe`` and ``target`` labels of the self-metrics.
-    ``selectors`` are the names ``/probe?target=`` accepts for it (a service name selects
-    its health probe and all its status checks).
-    """
-
-    kind: str = "probe"
-    target: str = ""
-    timeout: float | None = None
-    min_interval: float | None = None
-
-    @property
-    def selectors(self) -> frozenset[str]:
-        return frozenset({self.target})
-
-    @abstractmethod
-    async def run(self, ctx: ProbeContext) -> list[Sample]:
-        """Return samples, or raise (preferably ProbeError with a reason)."""
-
-    def failure_samples(self, reason: str) -> list[Sample]:
-        """Samples still exposed when the probe fails, e.g. ``up 0``."""
-        return []
-
-    async def close(self) -> None:  # noqa: B027 - optional hook, most probes hold nothing
-        """Release long-lived clients."""
 
 
 @dataclass
@@ -111,14 +68,11 @@ class Engine:
 
     async def start(self) -> None:
         if self._http is None:
-            # Name lookups (aiohttp, pymongo) and file reads run in the loop's default executor.
-            # asyncio sizes it from the CPU count (6 threads on 2 cores): a few lookups stuck on
-            # a dead name server would stall every other probe behind them.
-            asyncio.get_running_loop().set_default_executor(
-                ThreadPoolExecutor(max_workers=self.settings.probes.io_threads, thread_name_prefix="lucid-io"))
-            # One pooled session for every HTTP probe: no connection per scrape.
+            # One pooled session for every HTTP probe: no connection per scrape. Its name lookups
+            # run in the resolver's own threads: a few lookups stuck on a dead name server must not
+            # stall the loop's default executor that other libraries share.
             connector = aiohttp.TCPConnector(limit=64, limit_per_host=4, ttl_dns_cache=30,
-                                             resolver=SharedResolver())
+                                             resolver=SharedResolver(self.settings.probes.io_threads))
             self._http = aiohttp.ClientSession(
                 connector=connector, headers={"User-Agent": f"lucid-exporter/{__version__}"}
             )

@@ -1,10 +1,9 @@
-"""The Lucid service catalogue, as data.
+"""The services to watch: the catalogue's rows (catalogue/services.yaml) with the config's overrides.
 
-One row per service of the troubleshooting guide. Addresses use the container name on
-the compose network with the guide's port: the guide gives the same localhost port to
-two or three services (8083, 8084, 8085, 8086, 8087, 8088, 8089, 8090), which only works
-because each service is reached by its own container name. Every row can be overridden,
-and new services added, under ``services:`` in the config.
+Addresses use the container name on the compose network with the guide's port: the guide gives
+the same localhost port to two or three services (8083, 8084, 8085, 8086, 8087, 8088, 8089, 8090),
+which only works because each service is reached by its own container name. Every row can be
+overridden, and new services added, under ``services:`` in the config.
 """
 
 from __future__ import annotations
@@ -14,14 +13,10 @@ from typing import Literal
 
 from yarl import URL
 
+from . import catalogue
 from .config import ServiceConfig, Settings
 
 HealthKind = Literal["http", "tcp", "none"]
-
-# The ten clusters of the guide, in its order.
-CLUSTERS: tuple[str, ...] = (
-    "foundation", "auth", "gateway", "blockchain", "sessions", "rdp", "nodes", "admin", "tron", "system",
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,44 +41,13 @@ class Service:
         return URL(self.url).port or 0
 
 
-# name, cluster, port, health kind, health path. Container is "lucid-" + name.
-_CATALOGUE: tuple[tuple[str, str, int, HealthKind, str], ...] = (
-    # Foundation: no HTTP health for MongoDB and Redis; their own probes go deeper.
-    ("mongodb", "foundation", 27017, "tcp", ""),
-    ("redis", "foundation", 6379, "tcp", ""),
-    ("elasticsearch", "foundation", 9200, "http", "/_cluster/health"),
-    ("auth-service", "auth", 8089, "http", "/health"),
-    ("api-gateway", "gateway", 8080, "http", "/health"),
-    # The guide names a rate-limiter container (docker logs) but gives it no port.
-    ("rate-limiter", "gateway", 0, "none", ""),
-    ("blockchain-engine", "blockchain", 8084, "http", "/health"),
-    ("session-anchoring", "blockchain", 8085, "http", "/health"),
-    ("session-pipeline", "sessions", 8083, "http", "/health"),
-    ("session-recorder", "sessions", 8084, "http", "/health"),
-    ("chunk-processor", "sessions", 8085, "http", "/health"),
-    ("session-storage", "sessions", 8086, "http", "/health"),
-    ("session-api", "sessions", 8087, "http", "/health"),
-    ("rdp-manager", "rdp", 8090, "http", "/health"),
-    ("xrdp", "rdp", 8091, "http", "/health"),
-    ("session-controller", "rdp", 8092, "http", "/health"),
-    ("resource-monitor", "rdp", 8093, "http", "/health"),
-    ("node-management", "nodes", 8095, "http", "/health"),
-    ("admin-interface", "admin", 8083, "http", "/health"),
-    ("tron-client", "tron", 8085, "http", "/health"),
-    ("payout-router", "tron", 8086, "http", "/health"),
-    ("wallet-manager", "tron", 8087, "http", "/health"),
-    ("usdt-manager", "tron", 8088, "http", "/health"),
-    ("trx-staking", "tron", 8089, "http", "/health"),
-    ("payment-gateway", "tron", 8090, "http", "/health"),
-)
-
-
 def default_catalogue() -> dict[str, Service]:
     out: dict[str, Service] = {}
-    for name, cluster, port, health, path in _CATALOGUE:
-        scheme = "http" if health == "http" else "tcp"
-        url = f"{scheme}://lucid-{name}:{port}" if port else ""
-        out[name] = Service(name, cluster, f"lucid-{name}", url, path, health)
+    for s in catalogue.services().values():
+        scheme = "http" if s.health == "http" else "tcp"
+        container = s.container_name
+        url = f"{scheme}://{container}:{s.port}" if s.port else ""
+        out[s.name] = Service(s.name, s.cluster, container, url, s.health_path, s.health)
     return out
 
 
@@ -103,8 +67,9 @@ def build(settings: Settings) -> dict[str, Service]:
         if not override.enabled:
             services.pop(name, None)
             continue
-        if merged.cluster not in CLUSTERS:
-            problems.append(f"services.{name}.cluster: must be one of {', '.join(CLUSTERS)}")
+        clusters = catalogue.lucid_clusters()
+        if merged.cluster not in clusters:
+            problems.append(f"services.{name}.cluster: must be one of {', '.join(clusters)}")
         services[name] = merged
     if problems:
         raise CatalogueError("\n".join(problems))

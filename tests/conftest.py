@@ -61,6 +61,16 @@ def start_exporter(tmp: Path, config: dict, name: str = "exporter", env: dict[st
     return Exporter(proc, f"http://127.0.0.1:{port}")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test under tests/integration is marked integration, under tests/e2e e2e (``-m`` selects)."""
+    for item in items:
+        parts = item.path.parts
+        if "integration" in parts:
+            item.add_marker(pytest.mark.integration)
+        elif "e2e" in parts:
+            item.add_marker(pytest.mark.e2e)
+
+
 @pytest.fixture(scope="module")
 def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sim]:
     s = start_sim(tmp_path_factory.mktemp("sim"))

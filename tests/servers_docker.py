@@ -178,7 +178,7 @@ async def run_probe(probe: Any, settings: Any, timeout: float = 60.0) -> list[An
     """One run of a probe with a real ProbeContext (what the engine does, minus the cache)."""
     import aiohttp
 
-    from lucid_exporter.engine import ProbeContext
+    from lucid_exporter.probes.base import ProbeContext
 
     async with aiohttp.ClientSession() as http:
         ctx = ProbeContext(http, settings, deadline=time.monotonic() + timeout)

@@ -19,10 +19,10 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from ..config import DockerConfig, Settings
-from ..engine import Probe, ProbeContext
 from ..errors import ProbeError
 from ..inventory import Service
 from ..metrics import Sample, gauge, one_hot
+from .base import Probe, ProbeContext
 
 T = TypeVar("T")
 

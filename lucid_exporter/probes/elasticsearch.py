@@ -24,11 +24,11 @@ from elasticsearch import AsyncElasticsearch
 from elasticsearch import exceptions as esx
 
 from ..config import ElasticsearchConfig, Settings
-from ..engine import Probe, ProbeContext
 from ..errors import ProbeError, classify
 from ..inventory import Service
 from ..metrics import Sample, gauge, one_hot
 from ._stores import budget
+from .base import Probe, ProbeContext
 
 COLORS = ("green", "yellow", "red")
 UP_HELP = "1 when Elasticsearch answers (0 with the reason in lucid_probe_errors_total)"

@@ -14,10 +14,10 @@ import time
 from typing import Any
 
 from ..config import Settings
-from ..engine import Probe, ProbeContext
 from ..errors import ProbeError
 from ..inventory import Service
 from ..metrics import Sample, gauge
+from .base import Probe, ProbeContext
 from .httpget import request
 
 HEALTHY = {"healthy", "ok", "up", "green", "pass", "running", "operational"}

@@ -8,9 +8,9 @@ import os
 from dataclasses import dataclass
 
 from ..config import HostConfig, Settings
-from ..engine import Probe, ProbeContext
 from ..inventory import Service
 from ..metrics import Sample, gauge
+from .base import Probe, ProbeContext
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,8 +9,8 @@ from typing import Any
 import aiohttp
 from multidict import CIMultiDictProxy
 
-from ..engine import ProbeContext
 from ..errors import ProbeError
+from .base import ProbeContext
 
 
 @dataclass

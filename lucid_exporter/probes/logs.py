@@ -25,10 +25,10 @@ from datetime import datetime
 from typing import Any
 
 from ..config import LogsConfig, Settings
-from ..engine import ProbeContext
 from ..errors import ProbeError
 from ..inventory import Service
 from ..metrics import Sample, counter, gauge
+from .base import ProbeContext
 from .docker import DockerAccess, DockerProbe, shared_access, watched_containers
 
 LEVELS: tuple[str, ...] = ("ERROR", "WARN", "CRITICAL")

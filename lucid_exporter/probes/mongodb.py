@@ -20,11 +20,11 @@ from pymongo import AsyncMongoClient
 from pymongo import errors as merr
 
 from ..config import MongoDBConfig, RequiredIndex, Settings
-from ..engine import Probe, ProbeContext
 from ..errors import ProbeError, classify
 from ..inventory import Service
 from ..metrics import Sample, counter, gauge
 from ._stores import budget, host_port
+from .base import Probe, ProbeContext
 from .health import service_status
 
 UP_HELP = "1 when MongoDB answers ping (0 with the reason in lucid_probe_errors_total)"

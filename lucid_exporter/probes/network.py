@@ -10,9 +10,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from ..config import NetworkConfig, Settings
-from ..engine import Probe, ProbeContext
 from ..inventory import Service
 from ..metrics import Sample, gauge
+from .base import Probe, ProbeContext
 
 
 class DnsProbe(Probe):

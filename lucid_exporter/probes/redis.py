@@ -17,11 +17,11 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 from ..config import RedisConfig, Settings
-from ..engine import Probe, ProbeContext
 from ..errors import ProbeError, classify
 from ..inventory import Service
 from ..metrics import Sample, counter, gauge, one_hot
 from ._stores import budget, host_port, ssl_context
+from .base import Probe, ProbeContext
 from .health import service_status
 
 POLICIES = ("noeviction", "allkeys-lru", "allkeys-lfu", "allkeys-random",

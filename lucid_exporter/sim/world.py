@@ -27,8 +27,10 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from ..checks import PIPELINE_STATES
 from ..inventory import Service
+
+# The states a session goes through in the session pipeline (the sim answers as the service does).
+PIPELINE_STATES = ("initializing", "recording", "processing", "finalizing", "completed", "failed")
 
 if TYPE_CHECKING:
     from .stack import SimStack

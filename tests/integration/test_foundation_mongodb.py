@@ -58,7 +58,7 @@ def test_mongodb_ping_version_and_unauthenticated_connection(exporter: Exporter)
     assert value(s, "lucid_service_up", service="mongodb") == 1
     assert value(s, "lucid_probe_success", probe="mongodb", target="mongodb") == 1
     assert value(s, "lucid_probe_success", probe="mongodb_dbstats", target="mongodb") == 1
-    assert 0 < value(s, "lucid_mongodb_ping_seconds") < 1  # type: ignore[operator]
+    assert (value(s, "lucid_mongodb_ping_seconds") or 0) > 0  # how fast: benchmarks/
     assert value(s, "lucid_mongodb_info", version="8.2.11") == 1
     # No credentials configured: whether a login worked is not asked (nor paged on).
     assert value(s, "lucid_mongodb_authenticated") is None

@@ -61,7 +61,7 @@ def test_redis_ping_and_info_show_version_and_role(exporter: Exporter) -> None:
     s = probe(exporter)
     assert value(s, "lucid_redis_up") == 1
     assert value(s, "lucid_probe_success", probe="redis", target="redis") == 1
-    assert 0 < value(s, "lucid_redis_ping_seconds") < 1  # type: ignore[operator]
+    assert (value(s, "lucid_redis_ping_seconds") or 0) > 0  # how fast: benchmarks/
     assert value(s, "lucid_redis_info", role="master") == 1
     assert any(n == "lucid_redis_info" and dict(lbl)["version"].startswith("7.") for n, lbl in s)
 

@@ -7,14 +7,15 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from lucid_exporter import inventory, redact
+from lucid_exporter import catalogue, inventory, redact
 from lucid_exporter.config import ConfigError, Section, dump_redacted, load
 
 
-def test_defaults_cover_every_service_of_the_guide() -> None:
+def test_defaults_cover_every_service_of_the_catalogue() -> None:
     services = inventory.build(load())
-    assert len(services) == 25
-    assert {s.cluster for s in services.values()} == set(inventory.CLUSTERS) - {"system"}
+    assert set(services) == set(catalogue.services())
+    with_services = {s.cluster for s in catalogue.services().values()}
+    assert {s.cluster for s in services.values()} == with_services <= set(catalogue.lucid_clusters())
     assert services["auth-service"].health_url == "http://lucid-auth-service:8089/health"
     # The guide's colliding ports are told apart by container name.
     assert services["admin-interface"].url != services["session-pipeline"].url

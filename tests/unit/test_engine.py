@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 
 from lucid_exporter.config import load
-from lucid_exporter.engine import Engine, Probe, ProbeContext
+from lucid_exporter.engine import Engine
 from lucid_exporter.errors import ProbeError
 from lucid_exporter.metrics import Sample, gauge
+from lucid_exporter.probes.base import Probe, ProbeContext
 
 
 class Fake(Probe):

@@ -31,7 +31,7 @@ class _Counting:
 async def test_concurrent_lookups_of_one_name_share_one_call() -> None:
     r = SharedResolver()
     inner = _Counting(0.1, fail=False)
-    r._inner = inner  # type: ignore[assignment]
+    r._lookup = inner.resolve  # type: ignore[method-assign]
     results = await asyncio.gather(*(r.resolve("lucid-auth-service", 8089) for _ in range(20)))
     assert inner.calls == 1 and all(res[0]["host"] == "127.0.0.1" for res in results)
 
@@ -39,7 +39,7 @@ async def test_concurrent_lookups_of_one_name_share_one_call() -> None:
 async def test_a_failed_name_is_not_asked_again_within_the_negative_ttl() -> None:
     r = SharedResolver(negative_ttl=60)
     inner = _Counting(0.0, fail=True)
-    r._inner = inner  # type: ignore[assignment]
+    r._lookup = inner.resolve  # type: ignore[method-assign]
     for _ in range(5):
         with pytest.raises(OSError):
             await r.resolve("lucid-nowhere", 80)
@@ -49,7 +49,7 @@ async def test_a_failed_name_is_not_asked_again_within_the_negative_ttl() -> Non
 async def test_a_caller_that_gives_up_does_not_cancel_the_lookup_for_others() -> None:
     r = SharedResolver()
     inner = _Counting(0.2, fail=False)
-    r._inner = inner  # type: ignore[assignment]
+    r._lookup = inner.resolve  # type: ignore[method-assign]
     impatient = asyncio.ensure_future(asyncio.wait_for(r.resolve("lucid-redis", 6379), 0.05))
     patient = asyncio.ensure_future(r.resolve("lucid-redis", 6379))
     with pytest.raises(TimeoutError):

@@ -12,19 +12,21 @@ from multidict import CIMultiDict, CIMultiDictProxy
 
 from lucid_exporter import config
 from lucid_exporter.checks import (
-    DEFAULT_CHECKS,
     Extraction,
     ShapeError,
     extract,
     extract_all,
     get_path,
     merge,
+    profile_checks,
     to_timestamp,
 )
+from lucid_exporter.probes.auth_verify import jwt_expiry, verify_ok
+from lucid_exporter.probes.gateway import cors_ok, rate_limit_samples
 from lucid_exporter.probes.httpget import Reply
-from lucid_exporter.probes.lucid import cors_ok, jwt_expiry, rate_limit_samples, verify_ok
 
 FIX = Path(__file__).resolve().parent.parent / "fixtures" / "status"
+DEFAULT_CHECKS = profile_checks()
 CHECKS = {c.name: c for c in DEFAULT_CHECKS}
 
 
@@ -43,14 +45,17 @@ def one(samples: list[Any], name: str, **labels: str) -> float:
 
 
 # -- field paths and conversions ------------------------------------------------------------------
-def test_get_path_dotted_with_list_indexes() -> None:
-    data = {"a": {"b": [{"c": 1}, {"c": 2}]}}
-    assert get_path(data, "a.b.1.c") == 2
+def test_field_paths_are_jmespath() -> None:
+    data = {"a": {"b": [{"c": 1}, {"c": 2}]}, "m": {"s1": {"state": "x"}, "s2": {"state": "y"}}}
+    assert get_path(data, "a.b[1].c") == 2
     assert get_path(data, "a.b[0].c") == 1
+    assert get_path(data, "length(values(m))") == 2
     with pytest.raises(ShapeError):
         get_path(data, "a.x")
     with pytest.raises(ShapeError):
-        get_path(data, "a.b.5.c")
+        get_path(data, "a.b[5].c")
+    with pytest.raises(ShapeError):  # a function on the wrong type is a reply of the wrong shape
+        get_path(data, "length(a.b[0].c)")
 
 
 def test_timestamps_iso_and_epoch_seconds_and_milliseconds() -> None:
@@ -150,14 +155,21 @@ def test_wrong_shape_is_a_problem_but_keeps_what_could_be_read() -> None:
     assert not problems  # a string is a valid bool (false); active_validators is optional
     samples, problems = extract_all(CHECKS["blocks_latest"], [1, 2, 3])
     assert len(problems) == 2
-    samples, problems = extract_all(CHECKS["consensus_participants"], {"participants": {"a": 1}})
-    assert problems and "expected a list" in problems[0]
+    samples, problems = extract_all(CHECKS["consensus_participants"], {"participants": 7})
+    assert problems and "expected a list or an object" in problems[0]
 
 
 def test_value_rejects_non_numbers() -> None:
     with pytest.raises(ShapeError):
-        extract(Extraction("lucid_x", "value", "a"), {"a": "many"})
-    assert extract(Extraction("lucid_x", "value", "a"), {"a": "12.5"})[0].value == 12.5
+        extract(Extraction(metric="lucid_x", field="a"), {"a": "many"})
+    assert extract(Extraction(metric="lucid_x", field="a"), {"a": "12.5"})[0].value == 12.5
+
+
+def test_count_by_counts_the_values_of_an_object_as_well_as_a_list() -> None:
+    ex = Extraction(metric="lucid_x", agg="count_by", field="active", by="state", label="state",
+                    values=["recording", "failed"])
+    by_id = {"active": {"s1": {"state": "recording"}, "s2": {"state": "recording"}, "s3": {"state": "done"}}}
+    assert {s.labels["state"]: s.value for s in extract(ex, by_id)} == {"recording": 2, "failed": 0, "done": 1}
 
 
 # -- config remapping -------------------------------------------------------------------------------
@@ -283,18 +295,32 @@ def test_monitoring_token_from_env_or_file_and_redacted(tmp_path: Path, monkeypa
     assert "file-token-xyz789" not in config.dump_redacted(s)
 
 
-def test_checks_follow_their_service_and_token_checks_need_a_token() -> None:
+def _check_probes(s: config.Settings) -> list[Any]:
     from lucid_exporter import inventory
-    from lucid_exporter.probes import lucid
+    from lucid_exporter.probes import auth_verify, gateway, status
 
+    services = inventory.build(s)
+    return [p for m in (status, gateway, auth_verify) for p in m.build(s, services)]
+
+
+def test_checks_follow_their_service_and_token_checks_need_a_token() -> None:
     s = config.load(None, {"services": {"tron-client": {"enabled": False}}})
-    targets = {p.target for p in lucid.build(s, inventory.build(s))}
+    targets = {p.target for p in _check_probes(s)}
     assert not {t for t in targets if t.startswith("tron-client/")}
     assert "auth-service/auth_verify" not in targets and "admin-interface/admin_users_roles" not in targets
     s = config.load(None, {"status": {"token": "t0k3n-for-test"}})
-    probes = lucid.build(s, inventory.build(s))
+    probes = _check_probes(s)
     assert len(probes) == len(DEFAULT_CHECKS)
     by = {p.target: p for p in probes}
     assert {"blockchain-engine", "consensus_status"} <= by["blockchain-engine/consensus_status"].selectors
-    assert by["tron-client/trongrid_nowblock"].url == "https://api.trongrid.io/wallet/getnowblock"  # type: ignore[attr-defined]
-    assert lucid.build(config.load(None, {"status": {"enabled": False}}), inventory.build(s)) == []
+    assert by["tron-client/trongrid_nowblock"].url == "https://api.trongrid.io/wallet/getnowblock"
+    assert _check_probes(config.load(None, {"status": {"enabled": False}})) == []
+
+
+def test_a_check_naming_an_unknown_service_is_a_config_error() -> None:
+    from lucid_exporter import inventory
+    from lucid_exporter.probes.status import resolve_checks
+
+    s = config.load(None, {"checks": {"consensus_status": {"service": "blockchain-engin"}}})
+    with pytest.raises(inventory.CatalogueError, match="unknown service 'blockchain-engin'"):
+        resolve_checks(s, inventory.build(s))
