@@ -1,4 +1,4 @@
-"""Command line: serve | check | config | sim."""
+"""Command line: serve | check | doctor | config. (The simulated stack is its own command, ``lucid-sim``.)"""
 
 from __future__ import annotations
 
@@ -46,9 +46,6 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("--target", help="only the probes of this service or backend")
     g = sub.add_parser("config", help="print the effective configuration (secrets shown as <secret>)")
     _common(g)
-    from .sim.cli import add_parser as add_sim
-
-    add_sim(sub)
     return ap
 
 
@@ -158,14 +155,15 @@ def cmd_config(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    if (sys.argv[1:] if argv is None else argv)[:1] == ["sim"]:
+        # The sim left the product (it is not in the wheel or the image); one line, not argparse's usage.
+        print("lucid-exporter: the simulated stack is its own command now: lucid-sim (pip install -e ./sim)",
+              file=sys.stderr)
+        return 2
     args = parser().parse_args(argv)
     level = getattr(args, "log_level", None) or ("error" if args.command in ("check", "doctor") else "info")
     logs_setup.setup(level, getattr(args, "log_format", "logfmt"))
     commands = {"serve": cmd_serve, "check": cmd_check, "config": cmd_config, "doctor": cmd_doctor}
-    if args.command == "sim":
-        from .sim.cli import run as run_sim
-
-        return run_sim(args)
     return commands[args.command](args)
 
 
