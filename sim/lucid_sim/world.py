@@ -191,9 +191,9 @@ class World:
 
     # -- blockchain -----------------------------------------------------------------------------
     def chain(self) -> tuple[int, float, bool]:
-        # Lucid's chain numbers its blocks one after another: the first block after a stall is
-        # the next height, made in the current slot and stamped with the current time. A slot
-        # chain skips the empty slots, not the heights (and no block hash may be left out).
+        # Lucid's chain numbers its blocks one after another, each naming the previous one's hash:
+        # the first block after a stall is the next height, made in the current slot and stamped
+        # with the current time. A slot chain leaves the empty slots out, not the heights.
         stalled = self.fault("blockchain-engine", "consensus_stall")
         produced, block_time = self._event("chain")
         return 1000 + produced, block_time, not stalled
