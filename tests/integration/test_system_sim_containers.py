@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 
-from lucid_exporter.inventory import Service, default_catalogue
 from lucid_sim import containers as csim
+from lucid_sim.catalogue import Service, default_catalogue
 from lucid_sim.stack import SimStack
 
 from ..conftest import Exporter, Sim, start_exporter

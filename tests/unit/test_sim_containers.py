@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from lucid_exporter.inventory import default_catalogue
 from lucid_exporter.probes.logs import parse_line
 from lucid_sim import cli as sim_cli
 from lucid_sim import containers as csim
+from lucid_sim.catalogue import default_catalogue
 
 CATALOGUE = default_catalogue()
 PROFILES = csim.profiles(CATALOGUE)
