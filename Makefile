@@ -10,8 +10,8 @@ setup:
 	@scripts/setup.sh
 
 lint: setup
-	$(BIN)/ruff check lucid_exporter tests benchmarks scripts alerts grafana
-	$(BIN)/mypy lucid_exporter
+	$(BIN)/ruff check lucid_exporter sim tests benchmarks scripts alerts grafana
+	$(BIN)/mypy lucid_exporter sim/lucid_sim
 
 test: setup lint
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests
@@ -26,4 +26,4 @@ bench: setup
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) .demo .mypy_cache .ruff_cache .pytest_cache *.egg-info
+	rm -rf $(VENV) .demo .mypy_cache .ruff_cache .pytest_cache *.egg-info sim/*.egg-info

@@ -19,7 +19,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.support import EXPORTER, Proc, free_port, parse_metrics, sim_ports, wait_port  # noqa: E402
+from tests.support import EXPORTER, SIM, Proc, free_port, parse_metrics, sim_ports, wait_port  # noqa: E402
 
 RUNS = 20
 
@@ -36,7 +36,7 @@ def main() -> int:
         tmp = Path(d)
         (base, control), port = sim_ports(), free_port()
         cfg_path = tmp / "sim.yml"
-        sim = Proc([*EXPORTER, "sim", "--base-port", str(base), "--control-port", str(control),
+        sim = Proc([*SIM, "--base-port", str(base), "--control-port", str(control),
                     "--write-config", str(cfg_path)], tmp / "sim.log")
         try:
             wait_port(control, proc=sim.p)

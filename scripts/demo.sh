@@ -21,7 +21,7 @@ else
   echo "demo: containers not simulated (no docker engine answers 'docker info'); docker and log probes off"
 fi
 rm -f "$DEMO/exporter.yml"
-$BIN/lucid-exporter sim --write-config "$DEMO/exporter.yml" "${SIM_ARGS[@]}" >"$DEMO/sim.log" 2>&1 &
+$BIN/lucid-sim --write-config "$DEMO/exporter.yml" "${SIM_ARGS[@]}" >"$DEMO/sim.log" 2>&1 &
 sim=$!
 pids+=($sim)
 for _ in $(seq 300); do
@@ -95,6 +95,7 @@ lucid-exporter demo is running (logs in $DEMO/):
   inject a fault   curl -X PUT http://127.0.0.1:18079/faults/auth-service/down
   container fault  $CONTAINER_FAULT
   clear faults     curl -X DELETE http://127.0.0.1:18079/faults
+  sim clock        curl -X POST 'http://127.0.0.1:18079/clock/advance?seconds=60'  (60 s of the sim pass now)
   prometheus       http://127.0.0.1:$PROM_PORT/alerts   (shipped rules, for: 15 s; on this healthy stack
                    only LucidMongoDBConnectionsNearLimit fires: SecantusDB reports 0 connections available)
   alertmanager     http://127.0.0.1:$AM_PORT/

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from lucid_exporter.sim import foundation
+from lucid_sim import foundation
 
 
 def main() -> None:

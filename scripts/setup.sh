@@ -29,8 +29,10 @@ if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
 stamp=.venv/.installed
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+# The exporter and, beside it, the simulated stack (its own distribution, sim/): one pip run, so that
+# the sim's dependency on lucid-exporter is met by this checkout. Again when either's metadata changes.
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ sim/pyproject.toml -nt "$stamp" ]; then
   .venv/bin/pip install -q --upgrade pip
-  .venv/bin/pip install -q -e '.[dev]'
+  .venv/bin/pip install -q -e '.[dev]' -e ./sim
   touch "$stamp"
 fi

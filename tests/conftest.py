@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .support import EXPORTER, Proc, free_port, http_send, sim_ports, wait_port, wait_until
+from .support import EXPORTER, SIM, Proc, free_port, http_send, sim_ports, wait_port, wait_until
 
 
 @dataclass
@@ -28,11 +28,17 @@ class Sim:
         status, body = http_send(url, "DELETE")
         assert status == 200, body
 
+    def advance(self, seconds: float) -> None:
+        """Make ``seconds`` of the sim's life pass at once (its blocks, sessions, samples, fault
+        durations), instead of sleeping for them."""
+        status, body = http_send(f"{self.control}/clock/advance?seconds={seconds}", "POST")
+        assert status == 200, body
+
 
 def start_sim(tmp: Path, *faults: str) -> Sim:
     base, control = sim_ports()
     cfg = tmp / "sim-exporter.yml"
-    args = [*EXPORTER, "sim", "--base-port", str(base), "--control-port", str(control), "--write-config", str(cfg)]
+    args = [*SIM, "--base-port", str(base), "--control-port", str(control), "--write-config", str(cfg)]
     for f in faults:
         args += ["--fault", f]
     proc = Proc(args, tmp / "sim.log")

@@ -1,6 +1,6 @@
 """The real foundation stores beside the sim, as ``make demo`` runs them: Debian redis-server
 (1 GB maxmemory with allkeys-lru, the guide's setting), SecantusDB with authentication (as
-Lucid's MongoDB) and osmem-server, seeded by ``lucid_exporter.sim.foundation``."""
+Lucid's MongoDB) and osmem-server, seeded by ``lucid_sim.foundation``."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lucid_exporter.sim import foundation
+from lucid_sim import foundation
 
 from .servers_foundation import OsmemServer, RedisServer, SecantusServer
 

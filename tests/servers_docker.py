@@ -1,11 +1,11 @@
 """A real Docker engine for the tests: the running one, or a dockerd started (and stopped) here.
 
 No image registry can be reached: the test image is imported (``docker import``) from a root
-filesystem made of Debian's ``busybox-static`` (``lucid_exporter.sim.containers.busybox_rootfs_tar``,
+filesystem made of Debian's ``busybox-static`` (``lucid_sim.containers.busybox_rootfs_tar``,
 the same as the sim's image). Every container and network the tests create carries a unique name
 prefix and is removed at the end of the session.
 
-``start_docker_sim`` runs ``lucid-exporter sim --docker`` against the session's engine: its
+``start_docker_sim`` runs ``lucid-sim --docker`` against the session's engine: its
 containers have the catalogue's fixed names (``lucid-<service>``), so only one such sim may run
 at a time on one engine; the tests that use it are module-scoped and run one after the other.
 """
@@ -28,11 +28,11 @@ import docker
 import pytest
 import yaml
 
-# One implementation of the busybox root filesystem, shared with `lucid-exporter sim --docker`.
-from lucid_exporter.sim.containers import APPLETS, busybox_rootfs_tar, import_image  # noqa: F401 - re-exported
+# One implementation of the busybox root filesystem, shared with `lucid-sim --docker`.
+from lucid_sim.containers import APPLETS, busybox_rootfs_tar, import_image  # noqa: F401 - re-exported
 
 from .conftest import Sim
-from .support import EXPORTER, Proc, sim_ports, wait_port, wait_until
+from .support import SIM, Proc, sim_ports, wait_port, wait_until
 
 DEFAULT_URL = "unix:///var/run/docker.sock"
 TEST_SOCKET = "/run/lucid-test-docker.sock"
@@ -197,7 +197,7 @@ def val(samples: list[Any], metric: str, /, **labels: str) -> float | None:
 
 
 def start_docker_sim(tmp: Path, env: DockerEnv, *faults: str, wait_other: float = 300.0) -> Sim:
-    """``lucid-exporter sim --docker`` on the session's engine; returns once its containers run
+    """``lucid-sim --docker`` on the session's engine; returns once its containers run
     (the sim writes its config only then). Stop it with ``sim.proc.stop(timeout=60)``: it removes
     its containers on the way out. While another docker sim owns the engine's Lucid containers
     (another test session on the same engine), waits up to ``wait_other`` seconds for it to end."""
@@ -215,7 +215,7 @@ def _start_docker_sim(tmp: Path, env: DockerEnv, faults: tuple[str, ...]) -> Sim
     base, control = sim_ports()
     cfg = tmp / "sim-exporter.yml"
     cfg.unlink(missing_ok=True)
-    args = [*EXPORTER, "sim", "--docker", "--docker-url", env.base_url, "--base-port", str(base),
+    args = [*SIM, "--docker", "--docker-url", env.base_url, "--base-port", str(base),
             "--control-port", str(control), "--write-config", str(cfg)]
     for f in faults:
         args += ["--fault", f]

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from .conftest import Exporter, Sim, start_exporter
-from .support import EXPORTER, Proc, Series, scrape, sim_ports, wait_port
+from .support import SIM, Proc, Series, scrape, sim_ports, wait_port
 
 SLOT = 1.0  # seconds per Lucid slot in the tests' sim
 
@@ -19,7 +19,7 @@ SLOT = 1.0  # seconds per Lucid slot in the tests' sim
 def start_status_sim(tmp: Path, slot: float = SLOT, token_ttl: float | None = None) -> Sim:
     base, control = sim_ports()
     cfg = tmp / "sim-exporter.yml"
-    args = [*EXPORTER, "sim", "--base-port", str(base), "--control-port", str(control), "--write-config", str(cfg),
+    args = [*SIM, "--base-port", str(base), "--control-port", str(control), "--write-config", str(cfg),
             "--slot-seconds", str(slot)]
     if token_ttl is not None:
         args += ["--token-ttl", str(token_ttl)]

@@ -16,6 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 ROOT = Path(__file__).resolve().parent.parent
 EXPORTER = [sys.executable, "-m", "lucid_exporter"]
+SIM = [sys.executable, "-m", "lucid_sim"]  # the simulated stack, its own distribution (sim/)
 
 
 def free_port() -> int:

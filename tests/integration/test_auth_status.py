@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from lucid_exporter.sim.world import mint_token
+from lucid_sim.world import mint_token
 
 from ..conftest import start_exporter
 from ..servers_status import Stack, _clear_faults, exporter_config, stack_fixture  # noqa: F401

@@ -11,7 +11,7 @@ from ..support import value
 def test_healthy_chain_produces_blocks_at_the_slot_time(stack: Stack) -> None:
     first = stack.probe("blockchain-engine")
     assert value(first, "lucid_probe_success", target="blockchain-engine/consensus_status") == 1
-    time.sleep(SLOT * 2.2)
+    stack.sim.advance(SLOT * 2.2)
     second = stack.probe("blockchain-engine")
     h1 = value(first, "lucid_blockchain_block_height")
     h2 = value(second, "lucid_blockchain_block_height")
@@ -23,7 +23,7 @@ def test_healthy_chain_produces_blocks_at_the_slot_time(stack: Stack) -> None:
 def test_consensus_failures_blocks_not_created_show_a_stale_latest_block(stack: Stack) -> None:
     stack.sim.fault("blockchain-engine", "consensus_stall")
     first = stack.probe("blockchain-engine")
-    time.sleep(SLOT * 2.5)
+    stack.sim.advance(SLOT * 2.5)
     second = stack.probe("blockchain-engine")
     assert value(second, "lucid_blockchain_block_height") == value(first, "lucid_blockchain_block_height")
     ts = value(second, "lucid_blockchain_latest_block_timestamp_seconds")
@@ -32,6 +32,24 @@ def test_consensus_failures_blocks_not_created_show_a_stale_latest_block(stack: 
     assert (value(second, "lucid_consensus_participants", status="inactive") or 0) > 0
     # The round keeps counting: rounds run and fail.
     assert (value(second, "lucid_consensus_round") or 0) > (value(first, "lucid_consensus_round") or 0)
+
+
+def test_after_a_consensus_stall_is_fixed_the_next_block_is_fresh_and_continues_the_heights(stack: Stack) -> None:
+    # LucidBlockchainNoNewBlock resolves: the block after the stall carries the current time.
+    stack.sim.fault("blockchain-engine", "consensus_stall")
+    stack.sim.advance(SLOT * 30)
+    stalled = stack.probe("blockchain-engine")
+    ts = value(stalled, "lucid_blockchain_latest_block_timestamp_seconds")
+    assert ts is not None and time.time() - ts > SLOT * 30
+    stack.sim.clear("blockchain-engine")
+    fixed_at = time.time()
+    fixed = stack.probe("blockchain-engine")
+    slots_since = int((time.time() - fixed_at) / SLOT) + 1
+    ts = value(fixed, "lucid_blockchain_latest_block_timestamp_seconds")
+    assert ts is not None and ts >= fixed_at - SLOT
+    height = value(stalled, "lucid_blockchain_block_height") or 0
+    assert height <= (value(fixed, "lucid_blockchain_block_height") or 0) <= height + slots_since
+    assert value(fixed, "lucid_consensus_reached") == 1
 
 
 def test_consensus_failures_poot_validation_errors_show_collapsed_scores(stack: Stack) -> None:
@@ -45,7 +63,7 @@ def test_session_anchoring_failures_show_a_pending_backlog_and_no_new_anchor(sta
     assert value(before, "lucid_anchoring_blockchain_connected") == 1
     stack.sim.fault("session-anchoring", "anchoring_backlog")
     stack.probe("session-anchoring")
-    time.sleep(SLOT * 2.5)
+    stack.sim.advance(SLOT * 2.5)
     series = stack.probe("session-anchoring")
     pending = value(series, "lucid_anchoring_sessions", state="pending")
     assert pending is not None and pending > (value(before, "lucid_anchoring_sessions", state="pending") or 0) + 3

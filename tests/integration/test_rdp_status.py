@@ -28,6 +28,18 @@ def test_resource_monitoring_failures_metrics_not_collected_show_a_stale_sample(
     assert fresh is not None and time.time() - fresh < 3
     stack.sim.fault("resource-monitor", "monitoring_stalled")
     stack.probe("resource-monitor")
-    time.sleep(2.5)
+    stack.sim.advance(2.5)
     stale = value(stack.probe("resource-monitor"), "lucid_resource_monitor_last_sample_timestamp_seconds")
     assert stale is not None and time.time() - stale > 2
+
+
+def test_after_monitoring_resumes_the_sample_is_fresh_again(stack: Stack) -> None:
+    # LucidResourceMonitorStale resolves once the monitor collects again.
+    stack.sim.fault("resource-monitor", "monitoring_stalled")
+    stack.sim.advance(60)
+    stale = value(stack.probe("resource-monitor"), "lucid_resource_monitor_last_sample_timestamp_seconds")
+    assert stale is not None and time.time() - stale > 60
+    stack.sim.clear("resource-monitor")
+    resumed_at = time.time()
+    fresh = value(stack.probe("resource-monitor"), "lucid_resource_monitor_last_sample_timestamp_seconds")
+    assert fresh is not None and fresh >= resumed_at - 1.0  # collection_interval: 1 s

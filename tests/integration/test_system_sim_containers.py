@@ -1,4 +1,4 @@
-"""`lucid-exporter sim --docker`: the simulated stack runs the Lucid containers on a real Docker
+"""`lucid-sim --docker`: the simulated stack runs the Lucid containers on a real Docker
 engine, and the exporter's docker, network and log metrics see a healthy stack, then each
 container fault of the drill (stopped, error burst, restart loop, TRON isolation breach).
 
@@ -19,13 +19,13 @@ from typing import Any
 
 import pytest
 
-from lucid_exporter.inventory import Service, default_catalogue
-from lucid_exporter.sim import containers as csim
-from lucid_exporter.sim.stack import SimStack
+from lucid_sim import containers as csim
+from lucid_sim.catalogue import Service, default_catalogue
+from lucid_sim.stack import SimStack
 
 from ..conftest import Exporter, Sim, start_exporter
 from ..servers_docker import DockerEnv, docker_env, run_probe, start_docker_sim, val  # noqa: F401 - fixture
-from ..support import EXPORTER, Series, scrape, sim_ports, value, wait_until
+from ..support import SIM, Series, scrape, sim_ports, value, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -161,7 +161,7 @@ def test_healthy_sim_logs_every_log_metric_but_stays_under_the_alert_thresholds(
 
 def _sim_args(url: str) -> list[str]:
     base, control = sim_ports()
-    return [*EXPORTER, "sim", "--docker", "--docker-url", url, "--base-port", str(base),
+    return [*SIM, "--docker", "--docker-url", url, "--base-port", str(base),
             "--control-port", str(control)]
 
 

@@ -21,12 +21,26 @@ def test_healthy_tron_client_follows_trongrid(stack: Stack) -> None:
 def test_tron_network_connection_failures_show_disconnected_and_falling_behind_trongrid(stack: Stack) -> None:
     stack.sim.fault("tron-client", "tron_unreachable")
     stack.probe("tron-client")
-    time.sleep(3.5)
+    stack.sim.advance(3.5)
     series = stack.probe("tron-client")
     assert value(series, "lucid_tron_network_connected") == 0
     assert value(series, "lucid_tron_endpoints_reachable") == 0
     behind = (value(series, "lucid_trongrid_latest_block") or 0) - (value(series, "lucid_tron_latest_block") or 0)
     assert behind >= 1
+
+
+def test_after_the_tron_client_reconnects_it_follows_trongrid_again(stack: Stack) -> None:
+    # LucidTronBlockStale resolves: reconnected, the client reports the network's latest block.
+    stack.sim.fault("tron-client", "tron_unreachable")
+    stack.sim.advance(60)
+    stack.sim.clear("tron-client")
+    reconnected_at = time.time()
+    series = stack.probe("tron-client")
+    assert value(series, "lucid_tron_network_connected") == 1
+    ts = value(series, "lucid_tron_latest_block_timestamp_seconds")
+    assert ts is not None and ts >= reconnected_at - 3  # TRON's block time
+    behind = (value(series, "lucid_trongrid_latest_block") or 0) - (value(series, "lucid_tron_latest_block") or 0)
+    assert behind <= 1  # the two answers may straddle a TRON block
 
 
 def test_wallet_management_failures_wallet_access_errors_show_wallets_in_error(stack: Stack) -> None:
@@ -39,7 +53,7 @@ def test_usdt_transaction_failures_transfers_failing_show_failed_transactions(st
     assert value(stack.probe("usdt-manager"), "lucid_usdt_transactions", status="failed") == 0
     stack.sim.fault("usdt-manager", "usdt_failing")
     stack.probe("usdt-manager")
-    time.sleep(1.0)
+    stack.sim.advance(1.0)
     assert (value(stack.probe("usdt-manager"), "lucid_usdt_transactions", status="failed") or 0) >= 2
 
 

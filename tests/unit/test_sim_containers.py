@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from lucid_exporter.inventory import default_catalogue
 from lucid_exporter.probes.logs import parse_line
-from lucid_exporter.sim import cli as sim_cli
-from lucid_exporter.sim import containers as csim
+from lucid_sim import cli as sim_cli
+from lucid_sim import containers as csim
+from lucid_sim.catalogue import default_catalogue
 
 CATALOGUE = default_catalogue()
 PROFILES = csim.profiles(CATALOGUE)
@@ -112,9 +112,7 @@ def test_a_sim_that_is_gone_owns_nothing_and_another_hosts_sim_is_assumed_alive(
 
 
 def _args(*extra: str, tmp: Path) -> argparse.Namespace:
-    parser = argparse.ArgumentParser()
-    sim_cli.add_parser(parser.add_subparsers())
-    return parser.parse_args(["sim", "--data-dir", str(tmp), *extra])
+    return sim_cli.parser().parse_args(["--data-dir", str(tmp), *extra])
 
 
 def test_without_docker_the_config_keeps_the_docker_and_log_probes_off(tmp_path: Path) -> None:

@@ -9,36 +9,34 @@ USDTBalanceResponse, USDTTransactionResponse) and the guide's paths (the default
 exporter's check catalogue).
 
 Faults are keyed per service (``PUT /faults/blockchain-engine/consensus_stall``); a fault
-takes effect from the first request after it is set.
+takes effect when it is set. Every time-dependent answer reads the sim's clock (clock.py): a test
+makes simulated time pass with ``POST /clock/advance?seconds=N`` instead of sleeping.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import hmac
-import json
 import math
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+import jwt
 from aiohttp import web
 
-from ..inventory import Service
-
-# The states a session goes through in the session pipeline (the sim answers as the service does).
-PIPELINE_STATES = ("initializing", "recording", "processing", "finalizing", "completed", "failed")
+from .bodies import iso
+from .catalogue import Service
+from .clock import Ticker
 
 if TYPE_CHECKING:
     from .stack import SimStack
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-# The sim signs its monitoring tokens with this (public, simulation-only) key.
-SIM_JWT_SECRET = b"lucid-sim-not-a-secret"
+# The sim signs its monitoring tokens with this (public, simulation-only) key; 32 bytes or more,
+# the minimum RFC 7518 sets for HS256.
+SIM_JWT_SECRET = "lucid-sim-not-a-secret-simulation-only"
 
 FAULT_KINDS: dict[str, str] = {
     "consensus_stall": "blockchain-engine: no new block, rounds fail, participants inactive",
@@ -61,6 +59,21 @@ FAULT_KINDS: dict[str, str] = {
     "token_verification_failing": "auth-service: /verify refuses every token (401)",
 }
 
+# The states the session pipeline reports (the guide's; the sim's sessions go through them in
+# _FLOW order, or fail). The sim keeps its own list: it answers as the service does, whatever the
+# exporter parses.
+PIPELINE_STATES = ("initializing", "recording", "processing", "finalizing", "completed", "failed")
+
+# The periodic events a fault stalls: ticker name -> (service, fault kind).
+STALLS: dict[str, tuple[str, str]] = {
+    "chain": ("blockchain-engine", "consensus_stall"),
+    "anchoring": ("session-anchoring", "anchoring_backlog"),
+    "pipeline": ("session-pipeline", "pipeline_stuck"),
+    "chunks": ("chunk-processor", "chunk_queue_growing"),
+    "monitor": ("resource-monitor", "monitoring_stalled"),
+    "tron-client": ("tron-client", "tron_unreachable"),
+}
+
 _B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 CORS_ORIGINS = ("http://localhost:3000", "https://lucid.onion")
 RATE_LIMIT = 100
@@ -79,35 +92,21 @@ NODES = tuple(f"{hashlib.md5(f'node-{i}'.encode()).hexdigest()[:8]}-0000-4000-80
               for i in range(8))
 
 
-def iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
 def mint_token(ttl: float, subject: str = "lucid-exporter", role: str = "read_only") -> str:
     """An HS256 JWT signed with the sim's key, expiring ``ttl`` seconds from now."""
-    header = _b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
-    payload = _b64(json.dumps({"sub": subject, "role": role, "iat": int(time.time()),
-                               "exp": int(time.time() + ttl)}).encode())
-    sig = hmac.new(SIM_JWT_SECRET, f"{header}.{payload}".encode(), hashlib.sha256).digest()
-    return f"{header}.{payload}.{_b64(sig)}"
+    now = int(time.time())
+    return jwt.encode({"sub": subject, "role": role, "iat": now, "exp": int(now + ttl)}, SIM_JWT_SECRET,
+                      algorithm="HS256")
 
 
-def check_token(token: str) -> bool:
-    parts = token.split(".")
-    if len(parts) != 3:
-        return False
-    sig = hmac.new(SIM_JWT_SECRET, f"{parts[0]}.{parts[1]}".encode(), hashlib.sha256).digest()
-    if not hmac.compare_digest(_b64(sig), parts[2]):
-        return False
+def check_token(token: str, advanced: float = 0.0) -> bool:
+    """Signed by the sim and not expired, also on the sim's clock (``advanced`` seconds ahead of the
+    token's own timestamps)."""
     try:
-        claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
-    except ValueError:
+        claims = jwt.decode(token, SIM_JWT_SECRET, algorithms=["HS256"], options={"require": ["exp", "sub"]})
+    except jwt.InvalidTokenError:
         return False
-    return isinstance(claims, dict) and float(claims.get("exp", 0)) > time.time()
+    return float(claims["exp"]) > time.time() + advanced
 
 
 @dataclass
@@ -119,53 +118,90 @@ class World:
 
     def __post_init__(self) -> None:
         self.token = mint_token(self.token_ttl)
-        self._since: dict[tuple[str, str], float] = {}
-        self._frozen: dict[str, float] = {}  # clock name -> frozen time
-        self._offset: dict[str, float] = {}  # clock name -> time lost while frozen
+        self.advanced = 0.0  # seconds the sim's clock was made to pass at once
+        self._since: dict[tuple[str, str], float] = {}  # active fault -> when it was set
         self._hits: dict[str, list[float]] = {}
+        # Each stalling event keeps its own rhythm: blocks, anchors and sessions once a slot,
+        # chunks ten times a slot, resource samples every second (collection_interval 1),
+        # TRON blocks every 3 s.
+        slot = self.slot_seconds
+        self._tickers: dict[str, Ticker] = {
+            "chain": Ticker(slot), "anchoring": Ticker(slot), "pipeline": Ticker(slot), "chunks": Ticker(slot / 10),
+            "monitor": Ticker(1.0),
+            # The TRON client does not make blocks, it follows the TRON network's: reconnected,
+            # it reports the network's latest block at once, so its height jumps.
+            "tron-client": Ticker(TRON_BLOCK_SECONDS, catches_up=True),
+        }
+
+    def attach(self, stack: SimStack) -> None:
+        """Follow ``stack``'s faults (from the moment they are set) and its clock."""
+        self.stack = stack
+        stack.on_fault_change.append(self.follow_faults)
+        stack.clock.on_advance(self.advance)
 
     # -- time and faults ------------------------------------------------------------------------
+    def follow_faults(self) -> None:
+        """Bring the fault durations and the stalled events up to the faults now active.
+
+        Called when a fault is set or cleared, and before every answer (so that faults given at
+        start, or set on a stack this world is not attached to, count too)."""
+        now = time.time()
+        active = {(s, k) for s, kinds in self.stack.faults.active.items() for k in kinds} if self.stack else set()
+        for key in active - self._since.keys():
+            self._since[key] = now
+        for key in self._since.keys() - active:
+            del self._since[key]
+        for name, ticker in self._tickers.items():
+            ticker.follow(self._tick(ticker.period, now), STALLS[name] in active)
+
+    def advance(self, seconds: float) -> None:
+        """Make ``seconds`` of the sim's life pass at once: everything that has happened moves that
+        far into the past, so the answers keep real timestamps. Events that are not stalled make up
+        the time (blocks, rounds, samples); stalled ones fall that much further behind."""
+        self.follow_faults()  # a fault set just before counts from before the jump
+        self.advanced += seconds
+        self.t0 -= seconds  # every tick is counted from t0
+        self._since = {key: t - seconds for key, t in self._since.items()}
+        self._hits = {client: [h - seconds for h in hits] for client, hits in self._hits.items()}
+
     def fault(self, service: str, kind: str) -> bool:
-        on = self.stack is not None and self.stack.faults.has(service, kind)
-        key = (service, kind)
-        if on and key not in self._since:
-            self._since[key] = time.time()
-        elif not on:
-            self._since.pop(key, None)
-        return on
+        self.follow_faults()
+        return (service, kind) in self._since
 
     def since(self, service: str, kind: str) -> float:
-        """Seconds since the fault was first seen (0 when off)."""
-        if not self.fault(service, kind):
-            return 0.0
-        return time.time() - self._since[(service, kind)]
+        """Seconds since the fault was set (0 when off)."""
+        self.follow_faults()
+        start = self._since.get((service, kind))
+        return 0.0 if start is None else time.time() - start
 
-    def clock(self, name: str, frozen: bool) -> float:
-        """A wall clock that stops while ``frozen`` and resumes (without jumping) afterwards."""
-        now = time.time()
-        if frozen:
-            self._frozen.setdefault(name, now - self._offset.get(name, 0.0))
-            return self._frozen[name]
-        if name in self._frozen:
-            stopped = self._frozen.pop(name)
-            self._offset[name] = now - stopped
-        return now - self._offset.get(name, 0.0)
+    def _tick(self, period: float, now: float | None = None) -> int:
+        """The number of ``period``s since the sim's start, on its clock."""
+        return int(((time.time() if now is None else now) - self.t0) // period)
 
-    def slots(self, t: float) -> int:
-        return int((t - self.t0) // self.slot_seconds)
+    def _event(self, name: str) -> tuple[int, float]:
+        """(events produced, time of the latest) of a stallable event."""
+        self.follow_faults()
+        ticker = self._tickers[name]
+        tick = self._tick(ticker.period)
+        return ticker.count(tick), self.t0 + ticker.last(tick) * ticker.period
+
+    def slots(self) -> int:
+        """Slots since the sim's start."""
+        return self._tick(self.slot_seconds)
 
     # -- blockchain -----------------------------------------------------------------------------
     def chain(self) -> tuple[int, float, bool]:
+        # Lucid's chain numbers its blocks one after another, each naming the previous one's hash:
+        # the first block after a stall is the next height, made in the current slot and stamped
+        # with the current time. A slot chain leaves the empty slots out, not the heights.
         stalled = self.fault("blockchain-engine", "consensus_stall")
-        t = self.clock("chain", stalled)
-        height = 1000 + self.slots(t)
-        block_time = self.t0 + (height - 1000) * self.slot_seconds
-        return height, block_time, not stalled
+        produced, block_time = self._event("chain")
+        return 1000 + produced, block_time, not stalled
 
     def consensus_status(self) -> dict[str, Any]:
         height, block_time, ok = self.chain()
         now = time.time()
-        rnd = 5000 + int((now - self.t0) // self.slot_seconds)
+        rnd = 5000 + self.slots()  # rounds go on (and fail) through a stall
         participants = self.participants()["participants"]
         active = sum(1 for p in participants if p["status"] == "active")
         return {
@@ -215,17 +251,17 @@ class World:
     # -- sessions ---------------------------------------------------------------------------------
     def anchoring(self) -> dict[str, Any]:
         backlog = self.since("session-anchoring", "anchoring_backlog")
-        t = self.clock("anchoring", backlog > 0)
-        completed = 200 + self.slots(t)
+        anchored, last_anchor = self._event("anchoring")
+        completed = 200 + anchored
         pending = 1 + int(backlog / max(self.slot_seconds / 4, 0.1)) if backlog else 1
         return {"status": "degraded" if backlog else "operational",
                 "sessions": {"pending": pending, "processing": 0 if backlog else 1, "completed": completed,
                              "failed": 0},
-                "last_anchor_time": iso(t - (t - self.t0) % self.slot_seconds), "queue_size": pending}
+                "last_anchor_time": iso(last_anchor), "queue_size": pending}
 
     def merkle_trees(self) -> dict[str, Any]:
         backlog = self.fault("session-anchoring", "anchoring_backlog")
-        n = self.slots(time.time())
+        n = self.slots()
         trees = [{"tree_id": f"tree-{k}", "root_hash": hashlib.sha256(f"tree-{k}".encode()).hexdigest(),
                   "leaf_count": 16 + k % 5, "status": "pending" if backlog and k > n - 3 else "built",
                   "created_at": iso(self.t0 + k * self.slot_seconds)} for k in range(max(0, n - 9), n + 1)]
@@ -240,18 +276,16 @@ class World:
     _FLOW = ("initializing", "recording", "recording", "processing", "finalizing", "completed")
 
     def pipeline(self) -> tuple[list[dict[str, Any]], float, int]:
-        stuck = self.fault("session-pipeline", "pipeline_stuck")
-        t = self.clock("pipeline", stuck)
-        now_slot = self.slots(time.time())
-        t_slot = self.slots(t)
+        transitions, last_transition = self._event("pipeline")
+        now_slot = self.slots()
+        t_slot = self._tickers["pipeline"].last(now_slot)  # sessions stop moving at a stuck slot
         sessions = []
         for k in range(max(0, now_slot - 11), now_slot + 1):
             age = max(0, t_slot - k)
             state = self._FLOW[min(age, len(self._FLOW) - 1)] if k <= t_slot else "initializing"
             sessions.append({"session_id": f"sess-{k:06d}", "state": state,
                              "created_at": iso(self.t0 + k * self.slot_seconds)})
-        last_transition = self.t0 + t_slot * self.slot_seconds
-        processed = max(0, t_slot - len(self._FLOW) + 1)
+        processed = max(0, transitions - len(self._FLOW) + 1)
         return sessions, last_transition, processed
 
     def pipeline_status(self) -> dict[str, Any]:
@@ -265,23 +299,22 @@ class World:
     def processing(self) -> dict[str, Any]:
         growing = self.since("chunk-processor", "chunk_queue_growing")
         failing = self.since("chunk-processor", "encryption_failure")
-        t = self.clock("chunks", growing > 0)
-        processed = 10 * self.slots(t) + int((t - self.t0) % self.slot_seconds)
+        processed, last_processed = self._event("chunks")
         failed = int(5 * failing)
         queue = 2 + int(time.time()) % 3 + int(5 * growing) + int(2 * failing)
-        return {"processed": processed, "failed": failed, "queue": queue, "encryption_ok": not failing}
+        return {"processed": processed, "failed": failed, "queue": queue, "encryption_ok": not failing,
+                "last_processed": last_processed}
 
     # -- rdp --------------------------------------------------------------------------------------------
     def ports(self) -> tuple[int, int]:
         total = len(RDP_PORTS)
         if self.fault("rdp-manager", "port_pool_exhausted"):
             return total, 0
-        allocated = 3 + self.slots(time.time()) % 5
+        allocated = 3 + self.slots() % 5
         return allocated, total - allocated
 
     def monitoring_sample_time(self) -> float:
-        t = self.clock("monitor", self.fault("resource-monitor", "monitoring_stalled"))
-        return t - (t % 1.0)
+        return self._event("monitor")[1]
 
     # -- nodes ------------------------------------------------------------------------------------------
     def nodes(self) -> list[dict[str, Any]]:
@@ -291,10 +324,13 @@ class World:
 
     # -- tron -------------------------------------------------------------------------------------------
     def tron_block(self, client: bool) -> tuple[int, float]:
-        frozen = client and self.fault("tron-client", "tron_unreachable")
-        t = self.clock("tron-client" if client else "trongrid", frozen)
-        n = int((t - self.t0) // TRON_BLOCK_SECONDS)
-        return 60_000_000 + n, self.t0 + n * TRON_BLOCK_SECONDS
+        """(number, timestamp) of the latest TRON block: as the TRON client sees it, or TronGrid."""
+        if client:
+            n, ts = self._event("tron-client")
+        else:
+            n = self._tick(TRON_BLOCK_SECONDS)
+            ts = self.t0 + n * TRON_BLOCK_SECONDS
+        return 60_000_000 + n, ts
 
     def usdt_transactions(self) -> list[dict[str, Any]]:
         failing = self.since("usdt-manager", "usdt_failing")
@@ -314,7 +350,7 @@ class World:
     # -- gateway rate limit -----------------------------------------------------------------------
     def hit(self, client: str) -> tuple[int, int, float]:
         """Record a request: (remaining, status, reset seconds)."""
-        now = time.monotonic()
+        now = time.time()
         hits = [h for h in self._hits.get(client, []) if now - h < RATE_WINDOW]
         hits.append(now)
         self._hits[client] = hits
@@ -337,7 +373,6 @@ def routes(world: World) -> Callable[[SimStack, Service], list[tuple[str, str, H
         return handler
 
     def factory(stack: SimStack, service: Service) -> list[tuple[str, str, Handler]]:
-        world.stack = stack
         w = world
         name = service.name
         if name == "blockchain-engine":
@@ -363,7 +398,7 @@ def routes(world: World) -> Callable[[SimStack, Service], list[tuple[str, str, H
             def status() -> dict[str, Any]:
                 p = w.processing()
                 return {"status": "running", "processed_chunks": p["processed"], "failed_chunks": p["failed"],
-                        "workers_active": 4, "last_processed_at": iso(time.time())}
+                        "workers_active": 4, "last_processed_at": iso(p["last_processed"])}
 
             def enc() -> dict[str, Any]:
                 ok = w.processing()["encryption_ok"]
@@ -475,7 +510,8 @@ def routes(world: World) -> Callable[[SimStack, Service], list[tuple[str, str, H
         if name == "auth-service":
             async def verify(request: web.Request) -> web.StreamResponse:
                 token = _bearer(request)
-                if w.fault("auth-service", "token_verification_failing") or token is None or not check_token(token):
+                refused = w.fault("auth-service", "token_verification_failing")
+                if refused or token is None or not check_token(token, w.advanced):
                     return web.json_response({"detail": "Invalid token"}, status=401)
                 return web.json_response({"valid": True, "user_id": "lucid-exporter", "role": "read_only"})
 
@@ -491,7 +527,7 @@ def _admin_routes(w: World) -> list[tuple[str, str, Handler]]:
     def guarded(fn: Callable[[], Any], matrix: bool = False) -> Handler:
         async def handler(request: web.Request) -> web.StreamResponse:
             token = _bearer(request)
-            if token is None or not check_token(token):
+            if token is None or not check_token(token, w.advanced):
                 return web.json_response({"detail": "Not authenticated"}, status=401)
             if matrix and w.fault("admin-interface", "rbac_roles_missing"):
                 return web.json_response({"detail": "Permission denied: role read_only not found"}, status=403)

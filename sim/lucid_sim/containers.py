@@ -47,11 +47,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ..inventory import Service
+from .catalogue import Service
 from .faults import FaultFollower
 from .stack import SimStack
 
-log = logging.getLogger("lucid_exporter.sim.containers")
+log = logging.getLogger("lucid_sim.containers")
 T = TypeVar("T")
 
 DEFAULT_URL = "unix:///var/run/docker.sock"

@@ -11,7 +11,7 @@ import contextlib
 import logging
 from dataclasses import dataclass, field
 
-log = logging.getLogger("lucid_exporter.sim")
+log = logging.getLogger("lucid_sim")
 
 # Precedence: the first of these a service carries decides how it answers HTTP.
 HTTP_KINDS: tuple[str, ...] = ("down", "hang", "error", "garbage", "unhealthy", "degraded")

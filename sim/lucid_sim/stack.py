@@ -3,7 +3,7 @@
 Each HTTP service is its own aiohttp application with its own listener, so that a
 ``down`` fault can really close the port (connection refused). TCP-only services
 (MongoDB, Redis stand-ins) accept and close connections. A control application on its
-own port injects and clears faults at runtime.
+own port injects and clears faults at runtime, and moves the sim's clock on (clock.py).
 """
 
 from __future__ import annotations
@@ -12,17 +12,19 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 
-from ..inventory import Service, default_catalogue
 from . import bodies
+from .catalogue import Service, default_catalogue
+from .clock import ClockError, SimClock
 from .faults import FaultError, Faults
 
-log = logging.getLogger("lucid_exporter.sim")
+log = logging.getLogger("lucid_sim")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 # A route a service answers besides its health path: (method, path, handler factory).
@@ -50,6 +52,9 @@ class SimStack:
     extra_fault_kinds: dict[str, str] = field(default_factory=dict)
     # Extra exporter config (deep-merged into exporter_config), e.g. tokens the probes need.
     config_contributors: list[Callable[[SimStack], dict[str, Any]]] = field(default_factory=list)
+    # Called after a fault is set or cleared at runtime (the status world starts or stops its stalls).
+    on_fault_change: list[Callable[[], None]] = field(default_factory=list)
+    clock: SimClock = field(default_factory=SimClock)
 
     def __post_init__(self) -> None:
         self.faults = Faults(set(self.services), dict(self.extra_fault_kinds))
@@ -91,6 +96,8 @@ class SimStack:
         control.router.add_delete("/faults/{service}/{kind}", self._h_clear)
         control.router.add_delete("/faults/{service}", self._h_clear)
         control.router.add_delete("/faults", self._h_clear)
+        control.router.add_get("/clock", self._h_clock)
+        control.router.add_post("/clock/advance", self._h_advance)
         self._control = web.AppRunner(control, access_log=None)
         await self._control.setup()
         await web.TCPSite(self._control, self.host, self.control_port).start()
@@ -104,12 +111,18 @@ class SimStack:
 
     async def set_fault(self, service: str, kind: str) -> None:
         self.faults.add(service, kind)
+        self._faults_changed()
         await self._sync(service)
 
     async def clear_fault(self, service: str | None = None, kind: str | None = None) -> None:
         self.faults.clear(service, kind)
+        self._faults_changed()
         for name in [service] if service else list(self._listeners):
             await self._sync(name)
+
+    def _faults_changed(self) -> None:
+        for listener in self.on_fault_change:
+            listener()
 
     async def _sync(self, service: str) -> None:
         """Open or close a listener to match the ``down`` fault."""
@@ -199,7 +212,8 @@ class SimStack:
         return web.json_response({
             "services": {n: self.url(n) for n in self._listeners},
             "fault_kinds": self.faults.kinds(),
-            "usage": "PUT /faults/{service}/{kind}; DELETE /faults/{service}[/{kind}]; DELETE /faults",
+            "usage": "PUT /faults/{service}/{kind}; DELETE /faults/{service}[/{kind}]; DELETE /faults; "
+                     "GET /clock; POST /clock/advance?seconds=N",
         })
 
     async def _h_list(self, request: web.Request) -> web.Response:
@@ -218,6 +232,26 @@ class SimStack:
             return web.json_response({"error": f"unknown service {service!r}"}, status=400)
         await self.clear_fault(service, request.match_info.get("kind"))
         return await self._h_list(request)
+
+
+    async def _h_clock(self, request: web.Request) -> web.Response:
+        now = time.time()
+        return web.json_response({"now": bodies.iso(now), "now_seconds": now,
+                                  "advanced_seconds": self.clock.advanced})
+
+    async def _h_advance(self, request: web.Request) -> web.Response:
+        raw = request.query.get("seconds")
+        try:
+            if raw is None:
+                raise ClockError("give the seconds to advance: POST /clock/advance?seconds=N")
+            try:
+                seconds = float(raw)
+            except ValueError:
+                raise ClockError(f"seconds must be a number, got {raw!r}") from None
+            self.clock.advance(seconds)
+        except ClockError as e:
+            return web.json_response({"error": str(e)}, status=400)
+        return await self._h_clock(request)
 
 
 def _deep_merge(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""``lucid-exporter sim``: run the simulated Lucid stack."""
+"""``lucid-sim`` (or ``python -m lucid_sim``): run the simulated Lucid stack."""
 
 from __future__ import annotations
 
@@ -8,23 +8,24 @@ import signal
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
 
 import yaml
 
 from . import containers as containers_sim
 from . import host as host_sim
+from . import logs
 from .containers import ContainerSim, SimRefused
 from .faults import FaultError, parse_spec
 from .host import HostSim
 from .stack import SimStack
 
 
-def add_parser(sub: Any) -> None:
-    p = sub.add_parser("sim", help="run the simulated Lucid stack, with fault injection")
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="lucid-sim", description="run the simulated Lucid stack, with fault injection "
+                                "and a clock that the control port moves on")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--base-port", type=int, default=18080, help="first service port (default 18080)")
-    p.add_argument("--control-port", type=int, default=18079, help="fault control port (default 18079)")
+    p.add_argument("--control-port", type=int, default=18079, help="control port: faults and the clock (default 18079)")
     p.add_argument("--write-config", type=Path, help="write an exporter config pointing at this stack")
     p.add_argument("--fault", action="append", default=[], metavar="SERVICE=KIND",
                    help="inject a fault at start (repeatable)")
@@ -38,8 +39,9 @@ def add_parser(sub: Any) -> None:
                    help="also run the Lucid containers (busybox, logging like Lucid) on a docker engine")
     p.add_argument("--docker-url", default=None, metavar="URL",
                    help=f"docker engine for --docker (default {containers_sim.DEFAULT_URL})")
-    p.add_argument("--log.level", dest="log_level", default="info")
+    p.add_argument("--log.level", dest="log_level", default="info", choices=["debug", "info", "warn", "error"])
     p.add_argument("--log.format", dest="log_format", default="logfmt", choices=["logfmt", "json"])
+    return p
 
 
 def build_stack(args: argparse.Namespace) -> tuple[SimStack, HostSim, ContainerSim | None]:
@@ -55,6 +57,7 @@ def build_stack(args: argparse.Namespace) -> tuple[SimStack, HostSim, ContainerS
                      route_factories=[status_world.routes(world)],
                      extra_fault_kinds=kinds,
                      config_contributors=[lambda stack: status_world.exporter_config(world, stack)])
+    world.attach(stack)
     data_dir = args.data_dir or (args.write_config.parent / "sim-data" if args.write_config
                                  else Path(tempfile.mkdtemp(prefix="lucid-sim-")))
     host = host_sim.HostSim(stack, data_dir.resolve())
@@ -67,14 +70,19 @@ def build_stack(args: argparse.Namespace) -> tuple[SimStack, HostSim, ContainerS
     return stack, host, containers
 
 
+def main(argv: list[str] | None = None) -> int:
+    return run(parser().parse_args(argv))
+
+
 def run(args: argparse.Namespace) -> int:
+    logs.setup("warning" if args.log_level == "warn" else args.log_level, args.log_format)
     stack, host, containers = build_stack(args)
     try:
         for spec in args.fault:
             service, kind = parse_spec(spec)
             stack.faults.add(service, kind)
     except FaultError as e:
-        print(f"lucid-exporter sim: {e}", file=sys.stderr)
+        print(f"lucid-sim: {e}", file=sys.stderr)
         return 2
 
     async def main() -> None:
@@ -89,10 +97,10 @@ def run(args: argparse.Namespace) -> int:
                 if containers is not None:
                     await containers.start()
             except OSError as e:
-                print(f"lucid-exporter sim: cannot listen: {e.strerror}", file=sys.stderr)
+                print(f"lucid-sim: cannot listen: {e.strerror}", file=sys.stderr)
                 raise SystemExit(1) from None
             except SimRefused as e:
-                print(f"lucid-exporter sim: {e}", file=sys.stderr)
+                print(f"lucid-sim: {e}", file=sys.stderr)
                 raise SystemExit(1) from None
             if args.write_config:
                 args.write_config.parent.mkdir(parents=True, exist_ok=True)

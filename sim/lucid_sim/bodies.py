@@ -6,12 +6,18 @@ node-management, rdp-* and session-api health schemas), with each service's extr
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from typing import Any
 
 
+def iso(ts: float) -> str:
+    """An epoch time as Lucid writes it: ISO 8601, milliseconds, ``Z``."""
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
 def now_iso() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return iso(time.time())
 
 
 _EXTRA: dict[str, dict[str, Any]] = {

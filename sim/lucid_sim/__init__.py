@@ -1,0 +1,1 @@
+"""The simulated Lucid stack (``lucid-sim``): demos, tests and fire drills for lucid-exporter."""
