@@ -11,6 +11,7 @@ from multidict import CIMultiDictProxy
 
 from ..engine import ProbeContext
 from ..errors import ProbeError
+from ..urls import BasicCredentials
 
 
 @dataclass
@@ -27,13 +28,26 @@ class Reply:
             raise ProbeError("parse", f"reply is not JSON: {e.msg if hasattr(e, 'msg') else e}") from None
 
 
+READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 async def request(ctx: ProbeContext, method: str, url: str, *, headers: dict[str, str] | None = None,
-                  timeout: float | None = None) -> Reply:
+                  timeout: float | None = None, auth: BasicCredentials | None = None) -> Reply:
     """One request through the shared pool. Raises ProbeError(too_large) past the size limit;
-    connection errors propagate for the engine to classify (refused, dns, tls, timeout)."""
+    connection errors propagate for the engine to classify (refused, dns, tls, timeout).
+
+    ``url`` never holds credentials (config.py splits them off); ``auth`` is sent as basic auth
+    unless the request carries its own Authorization header (a bearer token wins).
+    """
+    if method.upper() not in READ_ONLY_METHODS:
+        # The exporter only reads; config refuses other methods, this is the last guard.
+        raise ProbeError("other", f"method {method[:10]!r} refused: only GET, HEAD and OPTIONS are sent")
     limit = ctx.settings.probes.max_response_bytes
     t = timeout if timeout is not None else max(0.05, ctx.remaining())
-    async with ctx.http.request(method, url, headers=headers, allow_redirects=False,
+    basic = None
+    if auth is not None and not any(k.lower() == "authorization" for k in (headers or {})):
+        basic = aiohttp.BasicAuth(auth.username, auth.password.get_secret_value(), encoding="utf-8")
+    async with ctx.http.request(method, url, headers=headers, allow_redirects=False, auth=basic,
                                 timeout=aiohttp.ClientTimeout(total=t)) as resp:
         declared = resp.content_length
         if declared is not None and declared > limit:

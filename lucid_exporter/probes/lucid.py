@@ -22,6 +22,7 @@ from ..engine import Probe, ProbeContext
 from ..errors import ProbeError
 from ..inventory import Service
 from ..metrics import Sample, gauge
+from ..urls import BasicCredentials
 from .httpget import Reply, request
 
 log = logging.getLogger("lucid_exporter.probes.lucid")
@@ -107,14 +108,19 @@ class StatusProbe(Probe):
         self.target = f"{check.service}/{check.name}"
         st = settings.status
         self.min_interval = st.min_interval_seconds
+        # Basic auth from the base URL's user:password (never part of self.url); a check's own
+        # Authorization header (the monitoring token) wins over it.
+        self.auth: BasicCredentials | None = None
         if check.url:
             self.url = check.url
         elif check.base == "trongrid":
-            self.url = str(URL(st.trongrid_url.rstrip("/") + check.path))
+            self.url = str(URL(st.trongrid_url.public.rstrip("/") + check.path))
+            self.auth = st.trongrid_url.credentials
         else:
             assert service is not None
             self.url = str(URL(service.url).with_path(check.path.split("?")[0])
                            .with_query(check.path.split("?", 1)[1] if "?" in check.path else None))
+            self.auth = service.credentials
 
     @property
     def selectors(self) -> frozenset[str]:
@@ -138,7 +144,7 @@ class StatusProbe(Probe):
 
     async def run(self, ctx: ProbeContext) -> list[Sample]:
         if self.check.kind == "rate_limit":
-            reply = await request(ctx, self.check.method, self.url, headers=self._headers(ctx))
+            reply = await request(ctx, self.check.method, self.url, headers=self._headers(ctx), auth=self.auth)
             if reply.status >= 500:
                 raise ProbeError("http_status", f"gateway answered HTTP {reply.status}")
             return rate_limit_samples(reply.status, reply.headers)
@@ -149,7 +155,7 @@ class StatusProbe(Probe):
         return await self._json(ctx)
 
     async def _json(self, ctx: ProbeContext) -> list[Sample]:
-        reply = await request(ctx, self.check.method, self.url, headers=self._headers(ctx))
+        reply = await request(ctx, self.check.method, self.url, headers=self._headers(ctx), auth=self.auth)
         ok_help = "1 when the monitoring token can read it"
         if reply.status in (401, 403):
             if self.check.ok_metric:
@@ -172,7 +178,7 @@ class StatusProbe(Probe):
         for origin in ctx.settings.status.cors_origins:
             headers = {**self.check.headers, "Origin": origin, "Access-Control-Request-Method": "GET",
                        "Access-Control-Request-Headers": "X-Requested-With"}
-            reply = await request(ctx, "OPTIONS", self.url, headers=headers)
+            reply = await request(ctx, "OPTIONS", self.url, headers=headers, auth=self.auth)
             if reply.status >= 500:
                 raise ProbeError("http_status", f"CORS preflight answered HTTP {reply.status}", out)
             out.append(gauge("lucid_gateway_cors_preflight_ok", 1 if cors_ok(origin, reply.status, reply.headers)
@@ -187,7 +193,7 @@ class StatusProbe(Probe):
             if exp is not None:
                 out.append(gauge("lucid_auth_probe_token_expiry_timestamp_seconds", exp,
                                  "When the exporter's monitoring token expires (its exp claim, Unix seconds)"))
-        reply = await request(ctx, self.check.method, self.url, headers=self._headers(ctx))
+        reply = await request(ctx, self.check.method, self.url, headers=self._headers(ctx), auth=self.auth)
         if reply.status >= 500 or (reply.status >= 300 and reply.status not in (400, 401, 403)):
             raise ProbeError("http_status", f"/verify answered HTTP {reply.status}", out)
         out.append(gauge("lucid_auth_token_verify_ok", 1 if verify_ok(reply) else 0,
