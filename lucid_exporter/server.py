@@ -54,7 +54,7 @@ log = logging.getLogger("lucid_exporter.server")
 SCRAPE_TIMEOUT_HEADER = "X-Prometheus-Scrape-Timeout-Seconds"
 ENGINE: web.AppKey[Engine] = web.AppKey("engine", Engine)
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings", Settings)
-ARRIVAL = "lucid_arrival"  # request key: loop time the request reached the application
+ARRIVAL: web.RequestKey[float] = web.RequestKey("arrival", float)  # loop time the request reached the app
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 OPEN_PATHS = frozenset({"/-/healthy", "/-/ready"})  # no basic auth: liveness and readiness only
 MIN_PROBE_BUDGET = 0.1  # below this, a scrape that waited for a slot is served from the cache
@@ -201,6 +201,9 @@ class BasicAuth:
         return ok
 
 
+BASIC_AUTH: web.AppKey[BasicAuth] = web.AppKey("basic_auth", BasicAuth)
+
+
 # ---------------------------------------------------------------- malformed requests
 
 
@@ -290,6 +293,7 @@ def make_app(engine: Engine, settings: Settings) -> web.Application:
     app[ENGINE] = engine
     app[SETTINGS] = settings
     if auth is not None:
+        app[BASIC_AUTH] = auth
 
         async def close_auth(_: web.Application) -> None:
             auth.close()

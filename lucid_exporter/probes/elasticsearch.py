@@ -16,6 +16,7 @@ Parsing (``*_samples``) is pure and unit-tested on recorded and hand-built repli
 
 from __future__ import annotations
 
+import base64
 import fnmatch
 import logging
 import time
@@ -182,6 +183,12 @@ def service_samples(health: Mapping[str, Any], cluster: str, duration: float) ->
                   service="elasticsearch", cluster=cluster)]
 
 
+def _basic_auth(user: str, password: str) -> str:
+    """Basic credentials as the client's pre-encoded string: elasticsearch-py encodes a (user,
+    password) tuple as ASCII and fails on any other character; the server reads UTF-8."""
+    return base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+
+
 class _Client:
     def __init__(self, cfg: ElasticsearchConfig, url: str, credentials: BasicCredentials | None = None) -> None:
         self.cfg = cfg
@@ -197,9 +204,9 @@ class _Client:
             if cfg.api_key is not None:
                 kw["api_key"] = cfg.api_key.get_secret_value()
             elif cfg.username:
-                kw["basic_auth"] = (cfg.username, cfg.password.get_secret_value() if cfg.password else "")
+                kw["basic_auth"] = _basic_auth(cfg.username, cfg.password.get_secret_value() if cfg.password else "")
             elif self.credentials is not None:
-                kw["basic_auth"] = (self.credentials.username, self.credentials.password.get_secret_value())
+                kw["basic_auth"] = _basic_auth(self.credentials.username, self.credentials.password.get_secret_value())
             if cfg.tls.ca_file:
                 kw["ca_certs"] = str(cfg.tls.ca_file)
             if cfg.tls.cert_file:

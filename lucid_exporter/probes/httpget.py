@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -44,10 +45,11 @@ async def request(ctx: ProbeContext, method: str, url: str, *, headers: dict[str
         raise ProbeError("other", f"method {method[:10]!r} refused: only GET, HEAD and OPTIONS are sent")
     limit = ctx.settings.probes.max_response_bytes
     t = timeout if timeout is not None else max(0.05, ctx.remaining())
-    basic = None
     if auth is not None and not any(k.lower() == "authorization" for k in (headers or {})):
-        basic = aiohttp.BasicAuth(auth.username, auth.password.get_secret_value(), encoding="utf-8")
-    async with ctx.http.request(method, url, headers=headers, allow_redirects=False, auth=basic,
+        # RFC 7617 with UTF-8: any character of the password is sent as it is.
+        token = base64.b64encode(f"{auth.username}:{auth.password.get_secret_value()}".encode()).decode("ascii")
+        headers = {**(headers or {}), "Authorization": f"Basic {token}"}
+    async with ctx.http.request(method, url, headers=headers, allow_redirects=False,
                                 timeout=aiohttp.ClientTimeout(total=t)) as resp:
         declared = resp.content_length
         if declared is not None and declared > limit:
