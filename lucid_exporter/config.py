@@ -142,6 +142,13 @@ def _check_pem_pair(cert: Path, key: Path | None, cert_what: str, key_what: str)
                          f"matching {cert_what}") from None
 
 
+def _no_line_break(v: SecretStr | None) -> SecretStr | None:
+    """A secret sent inside an HTTP header (a bearer token, an API key): HTTP forbids a line break."""
+    if v is not None and any(c in v.get_secret_value() for c in "\r\n\0"):
+        raise ValueError("cannot contain a line break (it is sent in an HTTP header)")
+    return v
+
+
 TLS_VERSIONS: dict[str, ssl.TLSVersion] = {
     "TLS10": ssl.TLSVersion.TLSv1, "TLS11": ssl.TLSVersion.TLSv1_1,
     "TLS12": ssl.TLSVersion.TLSv1_2, "TLS13": ssl.TLSVersion.TLSv1_3,
@@ -482,6 +489,8 @@ class StatusConfig(Section):
                                   description="TronGrid base URL (getnowblock); http(s)://[user:password@]host")
     min_interval_seconds: float | None = Field(None, ge=0, description="cache per check; default probes'")
 
+    _token_in_header = field_validator("token")(_no_line_break)
+
 
 class DockerConfig(Section):
     """The docker engine: containers, networks, disk usage (``docker ps``, ``stats``, ``network inspect``)."""
@@ -704,6 +713,8 @@ class ElasticsearchConfig(Section):
                                description="allow-list of index name patterns (fnmatch) for per-index series")
     max_indices: int = Field(100, ge=1, description="per-index series are capped at this many indices")
     include_hidden_indices: bool = Field(False, description="also list indices whose name starts with a dot")
+
+    _api_key_in_header = field_validator("api_key")(_no_line_break)
 
 
 class Settings(BaseSettings):

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 import threading
+from urllib.parse import quote
 
 from .urls import MASK, MIN_SECRET_LENGTH
 
@@ -28,6 +29,12 @@ _secrets: set[str] = set()
 _pattern: re.Pattern[str] | None = None
 
 
+def _forms(value: str) -> set[str]:
+    """The value as libraries quote it: as it is, inside repr() (``%r`` in a message: backslashes
+    doubled, a newline as ``\\n``) and percent-encoded (a URL a library prints)."""
+    return {value, repr(value)[1:-1], quote(value, safe="")}
+
+
 def register(value: str | None) -> None:
     global _pattern
     if not value or len(value) < MIN_SECRET_LENGTH:
@@ -35,7 +42,7 @@ def register(value: str | None) -> None:
     with _lock:
         if value in _secrets:
             return
-        _secrets.add(value)
+        _secrets.update(_forms(value))
         # Longest first, so that a secret containing another is masked whole.
         ordered = sorted(_secrets, key=len, reverse=True)
         _pattern = re.compile("|".join(re.escape(s) for s in ordered))

@@ -160,7 +160,8 @@ def test_mongodb_auth_login_is_authenticated(mongo_auth: SecantusServer, tmp_pat
         exp.proc.stop()
 
 
-@pytest.mark.parametrize("creds", [{"username": USER, "password": "wrong-password-1"}, {}], ids=["wrong-password", "none"])
+@pytest.mark.parametrize("creds", [{"username": USER, "password": "wrong-password-1"}, {}],
+                         ids=["wrong-password", "none"])
 def test_mongodb_failed_login_is_reason_auth(mongo_auth: SecantusServer, tmp_path: Path,
                                              creds: dict[str, str]) -> None:
     exp = start_exporter(tmp_path, exporter_config(mongo_auth, **creds))
