@@ -263,9 +263,9 @@ def merge(defaults: Sequence[Check], overrides: Mapping[str, CheckConfig]) -> tu
         merged = base.model_copy(update={
             "service": o.service or base.service,
             "path": o.path if o.path is not None else base.path,
-            "url": o.url if o.url is not None else base.url,
+            "url": o.url.public if o.url is not None else base.url,
             "method": o.method or base.method,
-            "headers": {**base.headers, **o.headers},
+            "headers": {**base.headers, **{k: v.get_secret_value() for k, v in o.headers.items()}},
             "auth": o.auth or base.auth,
             "ok_metric": o.ok_metric if o.ok_metric is not None else base.ok_metric,
             "metrics": extractions,

@@ -1,4 +1,8 @@
-"""Command line: serve | check | doctor | config. (The simulated stack is its own command, ``lucid-sim``.)"""
+"""Command line: serve | check | doctor | config | rules. (The simulated stack is its own command, ``lucid-sim``.)
+
+Every command ends with one line on stderr and a non-zero exit when something unexpected
+happens (exit 2 for a configuration problem); a traceback only with ``--log.level=debug``.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ import json
 import logging
 import signal
 import sys
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +33,9 @@ def _common(p: argparse.ArgumentParser) -> None:
                    help="log level (default info for serve; error for check and doctor, whose output says it all)")
     p.add_argument("--log.format", dest="log_format", default="logfmt", choices=["logfmt", "json"],
                    help="log format (default logfmt)")
+    p.add_argument("--web.config.file", dest="web_config_file", type=Path,
+                   help="exporter-toolkit web configuration (tls_server_config, basic_auth_users); "
+                   "overrides web.config_file")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -60,6 +68,9 @@ def parser() -> argparse.ArgumentParser:
 
 def load_settings(args: argparse.Namespace, overrides: dict[str, Any] | None = None) -> Settings:
     """Load, or exit 2 with one line per problem (no traceback)."""
+    web_file = getattr(args, "web_config_file", None)
+    if web_file is not None:
+        overrides = {**(overrides or {}), "web": {**(overrides or {}).get("web", {}), "config_file": str(web_file)}}
     try:
         settings = load(args.config, overrides)
         resolve_checks(settings, inventory.build(settings))
@@ -89,7 +100,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         try:
             await serve(engine, settings, stop)
         except OSError as e:
-            log.error("cannot listen", extra={"address": settings.web.listen_address, "error": e.strerror})
+            log.error("cannot listen", extra={"address": settings.web.listen_address,
+                                              "error": e.strerror or str(e)})
             raise SystemExit(1) from None
 
     asyncio.run(main())
@@ -188,7 +200,22 @@ def main(argv: list[str] | None = None) -> int:
     logs_setup.setup(level, getattr(args, "log_format", "logfmt"))
     commands = {"serve": cmd_serve, "check": cmd_check, "config": cmd_config, "doctor": cmd_doctor,
                 "rules": cmd_rules}
-    return commands[args.command](args)
+    try:
+        return commands[args.command](args)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as e:  # the last line of defence: one line, never a secret, never a traceback
+        return report_unexpected(e, debug=level == "debug")
+
+
+def report_unexpected(exc: BaseException, debug: bool) -> int:
+    """One line on stderr for an exception nothing else handled (the traceback too with debug)."""
+    if debug:
+        sys.stderr.write(redact("".join(traceback.format_exception(exc))))
+    message = " ".join(str(exc).split())[:300]
+    print(f"lucid-exporter: error: {type(exc).__name__}: {redact(message)}"
+          + ("" if debug else " (--log.level=debug shows the traceback)"), file=sys.stderr)
+    return 1
 
 
 if __name__ == "__main__":

@@ -111,6 +111,13 @@ class Engine:
     def last_results(self) -> list[ProbeResult]:
         return [s.last for s in self._slots.values() if s.last is not None]
 
+    def cached_results(self, probes: list[Probe] | None = None) -> list[ProbeResult]:
+        """The last result of each probe that has one, marked cached, without running anything
+        (a scrape that found every slot busy for its whole budget)."""
+        chosen = self.probes if probes is None else probes
+        return [dataclasses.replace(last, cached=True) for p in chosen
+                if (last := self._slots[id(p)].last) is not None]
+
     async def _result(self, probe: Probe, budget: float) -> ProbeResult:
         slot = self._slots[id(probe)]
         interval = probe.min_interval if probe.min_interval is not None else self.settings.probes.min_interval_seconds

@@ -15,6 +15,7 @@ from yarl import URL
 
 from . import catalogue
 from .config import ServiceConfig, Settings
+from .urls import BasicCredentials
 
 HealthKind = Literal["http", "tcp", "none"]
 
@@ -27,6 +28,8 @@ class Service:
     url: str
     health_path: str
     health: HealthKind
+    # From the configured URL's user:password (the url above never holds them): basic auth.
+    credentials: BasicCredentials | None = None
 
     @property
     def health_url(self) -> str:
@@ -77,7 +80,7 @@ def build(settings: Settings) -> dict[str, Service]:
 
 
 def _apply(base: Service, o: ServiceConfig) -> Service:
-    url = o.url if o.url is not None else base.url
+    url = o.url.public if o.url is not None else base.url
     health = o.health or base.health
     if o.url is not None and o.health is None and base.health != "none":
         health = "tcp" if url.startswith("tcp://") else "http"
@@ -88,6 +91,7 @@ def _apply(base: Service, o: ServiceConfig) -> Service:
         url=url,
         health_path=o.health_path if o.health_path is not None else (base.health_path or "/health"),
         health=health,
+        credentials=o.url.credentials if o.url is not None else base.credentials,
     )
 
 
@@ -97,12 +101,13 @@ def _new_service(name: str, o: ServiceConfig, problems: list[str]) -> Service | 
     if o.cluster is None:
         problems.append(f"services.{name}: a service not in the catalogue needs a cluster")
         return None
-    url = o.url or ""
+    url = o.url.public if o.url is not None else ""
     health: HealthKind = o.health or ("none" if not url else "tcp" if url.startswith("tcp://") else "http")
     if health != "none" and not url:
         problems.append(f"services.{name}.url: required for a {health} health check")
         return None
-    return Service(name, o.cluster, o.container or f"lucid-{name}", url, o.health_path or "/health", health)
+    return Service(name, o.cluster, o.container or f"lucid-{name}", url, o.health_path or "/health", health,
+                   o.url.credentials if o.url is not None else None)
 
 
 def shared_addresses(services: dict[str, Service]) -> list[tuple[str, list[str]]]:

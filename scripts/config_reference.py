@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from lucid_exporter.config import Settings  # noqa: E402
+from lucid_exporter.urls import SecretURL  # noqa: E402
 
 OUT = ROOT / "docs" / "configuration.md"
 
@@ -24,12 +25,22 @@ OUT = ROOT / "docs" / "configuration.md"
 def _model_of(annotation: Any) -> type[BaseModel] | None:
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation
+    # An optional section (`tls_server_config: TLSServerConfig | None`): its keys are listed too.
+    models = [a for a in get_args(annotation) if isinstance(a, type) and issubclass(a, BaseModel)]
+    if len(models) == 1 and type(None) in get_args(annotation):
+        return models[0]
     return None
 
 
 def _type_name(annotation: Any) -> str:
     if annotation is SecretStr or SecretStr in get_args(annotation):
         return "secret (also `<key>_file`)"
+    if annotation is SecretURL or SecretURL in get_args(annotation) or any(
+            SecretURL in get_args(a) for a in get_args(annotation)):
+        return "URL (its password is a secret)"
+    args = get_args(annotation)
+    if get_origin(annotation) is dict and len(args) == 2 and args[1] is SecretStr:
+        return "map of secrets (also `<key>_file`)"
     origin = get_origin(annotation)
     if origin is not None:
         return str(annotation).replace("typing.", "").replace("pathlib.", "").replace("pydantic.types.", "")
@@ -49,6 +60,8 @@ def _default(field: Any) -> str:
         return "unset"
     if isinstance(value, SecretStr):
         return "unset" if not value.get_secret_value() else "<secret>"
+    if isinstance(value, SecretURL):
+        return f"`{value}`"
     if isinstance(value, list | tuple) and value and isinstance(value[0], BaseModel):
         return f"{len(value)} built-in entries (see docs)"
     return f"`{value!r}`" if not isinstance(value, str) else f"`{value}`"

@@ -23,9 +23,12 @@ class Server:
     def args(self) -> list[str]:
         raise NotImplementedError
 
+    def env(self) -> dict[str, str]:
+        return {}
+
     def start(self) -> None:
         self.starts += 1
-        self.proc = Proc(self.args(), self.tmp / f"{self.name}-{self.starts}.log")
+        self.proc = Proc(self.args(), self.tmp / f"{self.name}-{self.starts}.log", env=self.env())
         try:
             wait_port(self.port, proc=self.proc.p, timeout=30)
         except Exception:
@@ -117,6 +120,33 @@ class OsmemServer(Server):
         from osmem_server import resolve_binary
 
         return [resolve_binary(), "--addr", f"127.0.0.1:{self.port}", "--no-stdin-watch", "--no-ja"]
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+class BasicAuthProxy(Server):
+    """tests/basic_auth_proxy.py in front of ``upstream``: a server behind basic auth
+    (Elasticsearch with security on). The credentials may hold any characters; ``set_password``
+    changes the password for the next request."""
+
+    def __init__(self, tmp: Path, upstream: str, user: str, password: str) -> None:
+        super().__init__("auth-proxy", tmp)
+        self.upstream = upstream
+        self.user = user
+        self.password_file = tmp / "auth-proxy-password"
+        self.set_password(password)
+
+    def set_password(self, password: str) -> None:
+        self.password = password
+        self.password_file.write_text(password, encoding="utf-8")
+
+    def args(self) -> list[str]:
+        return [sys.executable, "-m", "tests.basic_auth_proxy", "--port", str(self.port), "--upstream", self.upstream]
+
+    def env(self) -> dict[str, str]:
+        return {"PROXY_USER": self.user, "PROXY_PASSWORD_FILE": str(self.password_file)}
 
     @property
     def url(self) -> str:

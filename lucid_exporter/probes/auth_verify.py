@@ -16,7 +16,7 @@ from ..errors import ProbeError
 from ..inventory import Service
 from ..metrics import Sample, gauge
 from .base import Probe, ProbeContext
-from .httpget import Reply, request
+from .httpget import Reply
 from .status import CheckProbe, runnable
 
 VERIFY_HELP = "1 when the auth service accepts the monitoring token"
@@ -65,7 +65,7 @@ class AuthVerifyProbe(CheckProbe):
             if exp is not None:
                 out.append(gauge("lucid_auth_probe_token_expiry_timestamp_seconds", exp,
                                  "When the exporter's monitoring token expires (its exp claim, Unix seconds)"))
-        reply = await request(ctx, self.check.method, self.url, headers=self._headers(ctx))
+        reply = await self.get(ctx)
         if reply.status >= 500 or (reply.status >= 300 and reply.status not in (400, 401, 403)):
             raise ProbeError("http_status", f"/verify answered HTTP {reply.status}", out)
         out.append(gauge("lucid_auth_token_verify_ok", 1 if verify_ok(reply) else 0, VERIFY_HELP))

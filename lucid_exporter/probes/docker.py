@@ -22,6 +22,7 @@ from ..config import DockerConfig, Settings
 from ..errors import ProbeError
 from ..inventory import Service
 from ..metrics import Sample, gauge, one_hot
+from ..urls import SecretURL
 from .base import Probe, ProbeContext
 
 T = TypeVar("T")
@@ -180,8 +181,15 @@ class DockerAccess:
             if self._client is None:
                 import docker
 
-                self._client = docker.DockerClient(base_url=self.cfg.base_url, timeout=self.cfg.api_timeout_seconds,
+                # The address without credentials; a user:password (an authenticating proxy in front
+                # of the engine) goes to the APIClient, a requests.Session, as basic auth.
+                url = self.cfg.base_url
+                self._client = docker.DockerClient(base_url=str(url) if url.scheme == "ssh" else url.public,
+                                                   timeout=self.cfg.api_timeout_seconds,
                                                    max_pool_size=self.cfg.workers)
+                creds = url.credentials
+                if creds is not None and url.scheme != "ssh":
+                    self._client.api.auth = (creds.username, creds.password.get_secret_value())
             return self._client
 
     @property
@@ -233,7 +241,7 @@ class DockerAccess:
             pool.shutdown(wait=False, cancel_futures=True)
 
 
-_ACCESS: dict[tuple[str, int, float], DockerAccess] = {}
+_ACCESS: dict[tuple[SecretURL, int, float], DockerAccess] = {}
 _ACCESS_LOCK = threading.Lock()
 
 

@@ -4,7 +4,9 @@ One long-lived ``AsyncElasticsearch`` client shared by three probes, all selecte
 ``/probe?target=elasticsearch``:
 
 - ``elasticsearch``: reachability (an explicit ``lucid_elasticsearch_up 0`` when the cluster
-  cannot be reached), version, cluster health;
+  cannot be reached), version, cluster health; and the service health of elasticsearch
+  (``lucid_service_up``/``lucid_service_degraded``: red is down, yellow degraded), read with the
+  probe's own credentials, in place of the catalogue's unauthenticated HTTP health check;
 - ``elasticsearch_indices``: per-index health, docs and size, bounded by an allow-list and a cap;
 - ``elasticsearch_nodes``: heap and filesystem per node. A server without ``_nodes/stats``
   (OpenSearch-compatible test servers answer 400) fails this sub-probe only.
@@ -14,8 +16,10 @@ Parsing (``*_samples``) is pure and unit-tested on recorded and hand-built repli
 
 from __future__ import annotations
 
+import base64
 import fnmatch
 import logging
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -27,8 +31,10 @@ from ..config import ElasticsearchConfig, Settings
 from ..errors import ProbeError, classify
 from ..inventory import Service
 from ..metrics import Sample, gauge, one_hot
+from ..urls import BasicCredentials
 from ._stores import budget
 from .base import Probe, ProbeContext
+from .health import DEGRADED, HEALTHY, service_status
 
 COLORS = ("green", "yellow", "red")
 UP_HELP = "1 when Elasticsearch answers (0 with the reason in lucid_probe_errors_total)"
@@ -167,10 +173,27 @@ def node_stats_samples(stats: Mapping[str, Any], limit: int) -> list[Sample]:
 # ---------------------------------------------------------------- probes
 
 
+def service_samples(health: Mapping[str, Any], cluster: str, duration: float) -> list[Sample]:
+    """``lucid_service_up``/``degraded`` of elasticsearch from its ``_cluster/health`` colour."""
+    color = str(health.get("status", "")).strip().lower()
+    return [*service_status("elasticsearch", cluster, up=color in HEALTHY | DEGRADED, degraded=color in DEGRADED),
+            gauge("lucid_service_health_duration_seconds", duration, "Duration of the health check",
+                  service="elasticsearch", cluster=cluster),
+            gauge("lucid_service_http_status", 200, "HTTP status of the health check",
+                  service="elasticsearch", cluster=cluster)]
+
+
+def _basic_auth(user: str, password: str) -> str:
+    """Basic credentials as the client's pre-encoded string: elasticsearch-py encodes a (user,
+    password) tuple as ASCII and fails on any other character; the server reads UTF-8."""
+    return base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+
+
 class _Client:
-    def __init__(self, cfg: ElasticsearchConfig, url: str) -> None:
+    def __init__(self, cfg: ElasticsearchConfig, url: str, credentials: BasicCredentials | None = None) -> None:
         self.cfg = cfg
-        self.url = url
+        self.url = url  # never with credentials: they go to the client as basic_auth
+        self.credentials = credentials
         self._client: AsyncElasticsearch | None = None
 
     def get(self, ctx: ProbeContext) -> AsyncElasticsearch:
@@ -181,7 +204,9 @@ class _Client:
             if cfg.api_key is not None:
                 kw["api_key"] = cfg.api_key.get_secret_value()
             elif cfg.username:
-                kw["basic_auth"] = (cfg.username, cfg.password.get_secret_value() if cfg.password else "")
+                kw["basic_auth"] = _basic_auth(cfg.username, cfg.password.get_secret_value() if cfg.password else "")
+            elif self.credentials is not None:
+                kw["basic_auth"] = _basic_auth(self.credentials.username, self.credentials.password.get_secret_value())
             if cfg.tls.ca_file:
                 kw["ca_certs"] = str(cfg.tls.ca_file)
             if cfg.tls.cert_file:
@@ -233,16 +258,22 @@ class _EsProbe(Probe):
 class ElasticsearchProbe(_EsProbe):
     kind = "elasticsearch"
 
+    def __init__(self, client: _Client, cluster: str = "foundation") -> None:
+        super().__init__(client)
+        self.cluster = cluster
+
     def failure_samples(self, reason: str) -> list[Sample]:
-        return [gauge("lucid_elasticsearch_up", 0, UP_HELP)]
+        return [gauge("lucid_elasticsearch_up", 0, UP_HELP), *service_status("elasticsearch", self.cluster, False)]
 
     async def run(self, ctx: ProbeContext) -> list[Sample]:
         info = await self._call(ctx, "info")
+        start = time.monotonic()
         health = await self._call(ctx, "health")
+        duration = time.monotonic() - start
         if not isinstance(info, Mapping) or not isinstance(health, Mapping):
             raise ProbeError("parse", "unexpected reply shape")
         version = info.get("version") or {}
-        return [gauge("lucid_elasticsearch_up", 1, UP_HELP),
+        return [gauge("lucid_elasticsearch_up", 1, UP_HELP), *service_samples(health, self.cluster, duration),
                 gauge("lucid_elasticsearch_info", 1, "Elasticsearch version and distribution",
                       version=str(version.get("number", "")),
                       distribution=str(version.get("distribution", "elasticsearch")),
@@ -276,13 +307,15 @@ def build(settings: Settings, services: dict[str, Service]) -> list[Probe]:
     if not cfg.enabled:
         return []
     svc = services.get("elasticsearch")
-    url = cfg.url or (svc.url if svc is not None else "")
+    url = cfg.url.public if cfg.url is not None else (svc.url if svc is not None else "")
+    credentials = cfg.url.credentials if cfg.url is not None else (svc.credentials if svc is not None else None)
     if not url:
         return []
     if url.startswith("tcp://"):
         url = "http://" + url.removeprefix("tcp://")
-    client = _Client(cfg, url)
-    probes: list[Probe] = [ElasticsearchProbe(client), ElasticsearchIndicesProbe(client)]
+    client = _Client(cfg, url, credentials)
+    probes: list[Probe] = [ElasticsearchProbe(client, cluster=svc.cluster if svc else "foundation"),
+                           ElasticsearchIndicesProbe(client)]
     if cfg.node_stats:
         probes.append(ElasticsearchNodesProbe(client))
     return probes

@@ -14,7 +14,6 @@ from ..errors import ProbeError
 from ..inventory import Service
 from ..metrics import Sample, gauge
 from .base import Probe, ProbeContext
-from .httpget import request
 from .status import CheckProbe, runnable
 
 
@@ -56,7 +55,7 @@ def cors_ok(origin: str, status: int, headers: Any, method: str = "GET") -> bool
 
 class RateLimitProbe(CheckProbe):
     async def run(self, ctx: ProbeContext) -> list[Sample]:
-        reply = await request(ctx, self.check.method, self.url, headers=self._headers(ctx))
+        reply = await self.get(ctx)
         if reply.status >= 500:
             raise ProbeError("http_status", f"gateway answered HTTP {reply.status}")
         return rate_limit_samples(reply.status, reply.headers)
@@ -66,7 +65,7 @@ class CorsProbe(CheckProbe):
     async def _preflight(self, ctx: ProbeContext, origin: str) -> Sample:
         headers = {**self.check.headers, "Origin": origin, "Access-Control-Request-Method": "GET",
                    "Access-Control-Request-Headers": "X-Requested-With"}
-        reply = await request(ctx, "OPTIONS", self.url, headers=headers)
+        reply = await self.get(ctx, headers, "OPTIONS")
         if reply.status >= 500:
             raise ProbeError("http_status", f"CORS preflight answered HTTP {reply.status}")
         return gauge("lucid_gateway_cors_preflight_ok", 1 if cors_ok(origin, reply.status, reply.headers) else 0,

@@ -98,7 +98,7 @@ class HealthProbe(Probe):
 
     async def _http(self, ctx: ProbeContext) -> list[Sample]:
         start = time.monotonic()
-        reply = await request(ctx, "GET", self.service.health_url)
+        reply = await request(ctx, "GET", self.service.health_url, auth=self.service.credentials)
         duration = time.monotonic() - start
         lbl = self._labels()
         timing = [
@@ -116,9 +116,16 @@ class HealthProbe(Probe):
         return [*timing, *self._status(True, degraded=verdict == "degraded")]
 
 
+def covered_by_store_probes(settings: Settings) -> set[str]:
+    """Services whose lucid_service_up their own store probe reports, while it is enabled:
+    MongoDB and Redis over their pooled connections (instead of a TCP connect per scrape),
+    Elasticsearch from the _cluster/health the probe reads anyway, with the probe's credentials
+    (an unauthenticated GET would say 0 behind security, and fetch the same page twice)."""
+    return {name for name, on in (("mongodb", settings.mongodb.enabled), ("redis", settings.redis.enabled),
+                                  ("elasticsearch", settings.elasticsearch.enabled)) if on}
+
+
 def build(settings: Settings, services: dict[str, Service]) -> list[Probe]:
-    # MongoDB and Redis get no TCP connect per scrape when their own probe (probes/mongodb.py,
-    # probes/redis.py) runs: it reports lucid_service_up for them over its pooled connections.
-    covered = {name for name, on in (("mongodb", settings.mongodb.enabled), ("redis", settings.redis.enabled)) if on}
+    covered = covered_by_store_probes(settings)
     return [HealthProbe(s) for s in services.values()
-            if s.health != "none" and s.url and not (s.name in covered and s.health == "tcp")]
+            if s.health != "none" and s.url and s.name not in covered]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -10,6 +11,7 @@ import aiohttp
 from multidict import CIMultiDictProxy
 
 from ..errors import ProbeError
+from ..urls import BasicCredentials
 from .base import ProbeContext
 
 
@@ -27,12 +29,26 @@ class Reply:
             raise ProbeError("parse", f"reply is not JSON: {e.msg if hasattr(e, 'msg') else e}") from None
 
 
+READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 async def request(ctx: ProbeContext, method: str, url: str, *, headers: dict[str, str] | None = None,
-                  timeout: float | None = None) -> Reply:
+                  timeout: float | None = None, auth: BasicCredentials | None = None) -> Reply:
     """One request through the shared pool. Raises ProbeError(too_large) past the size limit;
-    connection errors propagate for the engine to classify (refused, dns, tls, timeout)."""
+    connection errors propagate for the engine to classify (refused, dns, tls, timeout).
+
+    ``url`` never holds credentials (config.py splits them off); ``auth`` is sent as basic auth
+    unless the request carries its own Authorization header (a bearer token wins).
+    """
+    if method.upper() not in READ_ONLY_METHODS:
+        # The exporter only reads; config refuses other methods, this is the last guard.
+        raise ProbeError("other", f"method {method[:10]!r} refused: only GET, HEAD and OPTIONS are sent")
     limit = ctx.settings.probes.max_response_bytes
     t = timeout if timeout is not None else max(0.05, ctx.remaining())
+    if auth is not None and not any(k.lower() == "authorization" for k in (headers or {})):
+        # RFC 7617 with UTF-8: any character of the password is sent as it is.
+        token = base64.b64encode(f"{auth.username}:{auth.password.get_secret_value()}".encode()).decode("ascii")
+        headers = {**(headers or {}), "Authorization": f"Basic {token}"}
     async with ctx.http.request(method, url, headers=headers, allow_redirects=False,
                                 timeout=aiohttp.ClientTimeout(total=t)) as resp:
         declared = resp.content_length

@@ -17,8 +17,9 @@ from ..config import Settings
 from ..errors import ProbeError
 from ..inventory import CatalogueError, Service
 from ..metrics import Sample, gauge
+from ..urls import BasicCredentials
 from .base import Probe, ProbeContext
-from .httpget import request
+from .httpget import Reply, request
 
 log = logging.getLogger("lucid_exporter.probes.status")
 OK_HELP = "1 when the monitoring token can read it"
@@ -35,18 +36,28 @@ class CheckProbe(Probe):
         self.target = f"{check.service}/{check.name}"
         st = settings.status
         self.min_interval = st.min_interval_seconds
+        # Basic auth from the base URL's user:password (never part of self.url); a check's own
+        # Authorization header (the monitoring token) wins over it.
+        self.auth: BasicCredentials | None = None
         if check.url:
             self.url = check.url
         elif check.base == "trongrid":
-            self.url = str(URL(st.trongrid_url.rstrip("/") + check.path))
+            self.url = str(URL(st.trongrid_url.public.rstrip("/") + check.path))
+            self.auth = st.trongrid_url.credentials
         else:
             assert service is not None
             self.url = str(URL(service.url).with_path(check.path.split("?")[0])
                            .with_query(check.path.split("?", 1)[1] if "?" in check.path else None))
+            self.auth = service.credentials
 
     @property
     def selectors(self) -> frozenset[str]:
         return frozenset({self.target, self.check.service, self.check.name})
+
+    async def get(self, ctx: ProbeContext, headers: dict[str, str] | None = None, method: str = "") -> Reply:
+        """One request of this check to its URL, with its credentials."""
+        return await request(ctx, method or self.check.method, self.url,
+                             headers=self._headers(ctx) if headers is None else headers, auth=self.auth)
 
     def _headers(self, ctx: ProbeContext) -> dict[str, str]:
         headers = {"Accept": "application/json", **self.check.headers}
@@ -65,7 +76,7 @@ class StatusProbe(CheckProbe):
         return []
 
     async def run(self, ctx: ProbeContext) -> list[Sample]:
-        reply = await request(ctx, self.check.method, self.url, headers=self._headers(ctx))
+        reply = await self.get(ctx)
         if reply.status in (401, 403):
             if self.check.ok_metric:
                 return [gauge(self.check.ok_metric, 0, OK_HELP)]

@@ -126,13 +126,13 @@ def test_redis_wrong_password_fails_with_reason_auth(redis_server: RedisServer, 
     secret.write_text(PASSWORD)
     # The environment wins over the file: a wrong password given as LUCID_EXPORTER_REDIS__PASSWORD.
     exp = start_exporter(tmp_path, exporter_config(redis_server, secret),
-                         env={"LUCID_EXPORTER_REDIS__PASSWORD": "wrong"})
+                         env={"LUCID_EXPORTER_REDIS__PASSWORD": "wrong-password-1"})
     try:
         s = probe(exp)
         assert value(s, "lucid_redis_up") == 0
         assert value(s, "lucid_probe_errors_total", probe="redis", reason="auth") >= 1  # type: ignore[operator]
         assert value(s, "lucid_probe_errors_total", probe="redis", reason="timeout") is None
-        assert "wrong" not in exp.log()
+        assert "wrong-password-1" not in exp.log()
     finally:
         exp.proc.stop()
 

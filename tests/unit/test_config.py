@@ -89,5 +89,14 @@ def test_dump_shows_secrets_masked() -> None:
     assert "<secret>" in text and "$2b$" not in text
 
 
-def test_url_credentials_are_masked_even_unregistered() -> None:
-    assert redact.redact("mongodb://lucid:hunter22@db:27017") == "mongodb://lucid:<secret>@db:27017"
+def test_a_url_password_is_typed_not_searched_for() -> None:
+    # A password with / and @ (percent-encoded, as RFC 3986 wants it) is split off at load:
+    # the URL the probes use holds no credentials, and every rendering shows <secret>.
+    settings = load(None, {"elasticsearch": {"url": "http://elastic:pa%2Fss%40word-9@es.internal:9200"}})
+    url = settings.elasticsearch.url
+    assert url is not None and url.public == "http://es.internal:9200"
+    assert url.credentials is not None and url.credentials.password.get_secret_value() == "pa/ss@word-9"
+    assert str(url) == "http://elastic:<secret>@es.internal:9200"
+    assert "pa/ss@word-9" not in dump_redacted(settings) and "pa%2Fss" not in dump_redacted(settings)
+    # Free text is searched only for registered values, never for URL-shaped patterns.
+    assert redact.redact("mongodb://lucid:hunter22@db:27017") == "mongodb://lucid:hunter22@db:27017"
