@@ -33,6 +33,6 @@ stamp=.venv/.installed
 # the sim's dependency on lucid-exporter is met by this checkout. Again when either's metadata changes.
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ sim/pyproject.toml -nt "$stamp" ]; then
   .venv/bin/pip install -q --upgrade pip
-  .venv/bin/pip install -q -e '.[dev]' -e ./sim
+  .venv/bin/pip install -q -e '.[dev]' -e './sim[test]'
   touch "$stamp"
 fi

@@ -18,6 +18,7 @@ class Sim:
     control: str
     config: dict  # type: ignore[type-arg]
     config_path: Path
+    profile: str = "guide"
 
     def fault(self, service: str, kind: str) -> None:
         status, body = http_send(f"{self.control}/faults/{service}/{kind}", "PUT")
@@ -35,17 +36,23 @@ class Sim:
         assert status == 200, body
 
 
-def start_sim(tmp: Path, *faults: str) -> Sim:
+PROFILES = ("guide", "lucid")  # the sim's personalities: the guide's examples, the real Lucid code
+
+
+def start_sim(tmp: Path, *faults: str, profile: str = "guide") -> Sim:
+    """The sim answering as ``profile`` (``guide``: the troubleshooting guide's examples; ``lucid``: the
+    real Lucid code, see sim/lucid_sim/real/), with ``faults`` (``SERVICE=KIND``) from the start."""
     base, control = sim_ports()
     cfg = tmp / "sim-exporter.yml"
-    args = [*SIM, "--base-port", str(base), "--control-port", str(control), "--write-config", str(cfg)]
+    args = [*SIM, "--profile", profile, "--base-port", str(base), "--control-port", str(control),
+            "--write-config", str(cfg)]
     for f in faults:
         args += ["--fault", f]
     proc = Proc(args, tmp / "sim.log")
     wait_port(control, proc=proc.p)
     # The config is written once every listener is up.
     wait_until(lambda: cfg.exists() and cfg.stat().st_size > 0, what="sim config written")
-    return Sim(proc, f"http://127.0.0.1:{control}", yaml.safe_load(cfg.read_text()), cfg)
+    return Sim(proc, f"http://127.0.0.1:{control}", yaml.safe_load(cfg.read_text()), cfg, profile)
 
 
 @dataclass
@@ -80,5 +87,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture(scope="module")
 def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sim]:
     s = start_sim(tmp_path_factory.mktemp("sim"))
+    yield s
+    s.proc.stop()
+
+
+@pytest.fixture(scope="module", params=PROFILES)
+def sim_any(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sim]:
+    """The sim under each personality in turn (``sim_any.profile``): a test that takes it runs against the
+    guide's examples and against the real code's answers."""
+    s = start_sim(tmp_path_factory.mktemp(f"sim-{request.param}"), profile=request.param)
     yield s
     s.proc.stop()
