@@ -2,7 +2,7 @@
 that route-order bugs happen here too), its middlewares (rate limiters, auth, CORS, host check)
 and its bodies, for the sim's ``lucid`` personality.
 
-Facts: /work/notes/lucid-real-api.md (read from the public Lucid code, HEAD 29c889df; behaviour
+Facts: docs/lucid-real-api.md (read from the public Lucid code, HEAD 29c889df; behaviour
 only, no code of it here). Pure functions of the world's state: ``RealServices.answer(service,
 request)`` returns a ``Reply`` (http.py); the package's ``attach`` serves it over aiohttp. The unit
 tests call ``answer`` without sockets.

@@ -1,7 +1,7 @@
 """What the real Lucid services hold in memory, on the sim's clock: pipelines, chunk counters,
 RDP servers, nodes, the TRON chain as TronGrid shows it, and the rate limiters' counters.
 
-Facts from /work/notes/lucid-real-api.md (read from the public Lucid code; no code of it here).
+Facts from docs/lucid-real-api.md (read from the public Lucid code; no code of it here).
 Where the real code answers a constant (block height 12345, USDT balance 1000.0, anchoring
 5/2/150), the personality answers that constant too (services.py): fidelity first. A fault on
 such a value is unobservable, and faults.py refuses it. What the real code keeps as live state
