@@ -1,6 +1,6 @@
 """The sim's ``lucid`` personality answers as the real Lucid code does, without sockets: its health
 bodies against the contracts' JSON Schemas (shared/lucid-contracts), and its quirks against the facts
-read from the public code (/work/notes/lucid-real-api.md): tuple bodies with HTTP 200, the auth
+read from the public code (docs/lucid-real-api.md): tuple bodies with HTTP 200, the auth
 service's dependency map, the blockchain API's 500 without credentials and its /blocks/latest route-order
 404, rate-limit headers only on the gateway's 429, the event loop's clock as ``timestamp``,
 /admin/health behind TRUSTED_HOSTS, and the fault kinds that the real answers cannot express."""
