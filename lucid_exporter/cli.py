@@ -1,4 +1,4 @@
-"""Command line: serve | check | config | sim."""
+"""Command line: serve | check | doctor | config | healthcheck | sim."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
@@ -46,8 +47,18 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("--target", help="only the probes of this service or backend")
     g = sub.add_parser("config", help="print the effective configuration (secrets shown as <secret>)")
     _common(g)
-    from .sim.cli import add_parser as add_sim
-
+    h = sub.add_parser("healthcheck", help="probe this host's exporter at /-/healthy (the image's HEALTHCHECK); "
+                       "exit 0 when healthy, 1 otherwise", description=HEALTHCHECK_HELP)
+    _common(h)
+    h.add_argument("--user", default=os.environ.get("LUCID_HEALTHCHECK_USER"),
+                   help="basic auth user (default $LUCID_HEALTHCHECK_USER)")
+    h.add_argument("--password-file", type=Path, default=os.environ.get("LUCID_HEALTHCHECK_PASSWORD_FILE"),
+                   help="file holding that user's password (default $LUCID_HEALTHCHECK_PASSWORD_FILE)")
+    h.add_argument("--timeout", type=float, default=3.0, help="seconds (default 3)")
+    try:
+        from .sim.cli import add_parser as add_sim
+    except ModuleNotFoundError:  # the wheel and the image hold no simulator (pyproject.toml)
+        return ap
     add_sim(sub)
     return ap
 
@@ -157,11 +168,73 @@ def cmd_config(args: argparse.Namespace) -> int:
     return 0
 
 
+HEALTHCHECK_HELP = """\
+Reads the configuration serve reads (--config, LUCID_EXPORTER_* variables) and sends GET /-/healthy
+to the exporter's listen address on this host (the loopback when it listens on all addresses), over
+HTTPS when TLS is configured. Healthy: 200. With basic auth configured, the request carries the
+--user/--password-file credentials when given (then only 200 is healthy); without them, the
+exporter's 401 challenge also counts as healthy: it proves the process serves requests, and the
+image needs no plaintext password (the config holds only bcrypt hashes). Exit 1 otherwise, with one
+line saying why (Docker reserves exit 2, so a configuration error also exits 1)."""
+
+
+def cmd_healthcheck(args: argparse.Namespace) -> int:
+    import base64
+    import ssl
+    import urllib.error
+    import urllib.request
+
+    try:
+        settings = load_settings(args)
+    except SystemExit:  # the config error is printed already
+        return 1
+    web = settings.web
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(web.host, web.host)
+    tls = web.tls_cert_file is not None
+    url = f"{'https' if tls else 'http'}://{f'[{host}]' if ':' in host else host}:{web.port}/-/healthy"
+    headers = {}
+    if args.user and args.password_file:
+        try:
+            password = args.password_file.read_text(encoding="utf-8").rstrip("\r\n")
+        except OSError as e:
+            print(f"lucid-exporter: healthcheck: cannot read password file {args.password_file}: {e.strerror}")
+            return 1
+        token = base64.b64encode(f"{args.user}:{password}".encode()).decode()
+        headers["Authorization"] = f"Basic {token}"
+    context = None
+    if tls:
+        # Our own listener on the loopback: the certificate names the service, not the loopback
+        # address, so it is not verified here (the check is liveness, not identity).
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=args.timeout,
+                                    context=context) as r:
+            status = r.status
+    except urllib.error.HTTPError as e:
+        status = e.code
+        challenged = status == 401 and e.headers.get("WWW-Authenticate", "").startswith("Basic")
+        if challenged and web.basic_auth_users and "Authorization" not in headers:
+            print(f"healthy: {url} answers, behind basic auth (401 challenge)")
+            return 0
+    except (OSError, ValueError) as e:
+        reason = getattr(e, "reason", None) or e
+        print(f"unhealthy: {url}: {redact(str(reason))}")
+        return 1
+    if status == 200:
+        print(f"healthy: {url}")
+        return 0
+    print(f"unhealthy: {url} answered HTTP {status}")
+    return 1
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    level = getattr(args, "log_level", None) or ("error" if args.command in ("check", "doctor") else "info")
+    level = getattr(args, "log_level", None) or ("error" if args.command in ("check", "doctor", "healthcheck") else "info")
     logs_setup.setup(level, getattr(args, "log_format", "logfmt"))
-    commands = {"serve": cmd_serve, "check": cmd_check, "config": cmd_config, "doctor": cmd_doctor}
+    commands = {"serve": cmd_serve, "check": cmd_check, "config": cmd_config, "doctor": cmd_doctor,
+                "healthcheck": cmd_healthcheck}
     if args.command == "sim":
         from .sim.cli import run as run_sim
 
