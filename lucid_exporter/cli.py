@@ -231,7 +231,8 @@ def cmd_healthcheck(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    level = getattr(args, "log_level", None) or ("error" if args.command in ("check", "doctor", "healthcheck") else "info")
+    quiet = args.command in ("check", "doctor", "healthcheck")  # their output says it all
+    level = getattr(args, "log_level", None) or ("error" if quiet else "info")
     logs_setup.setup(level, getattr(args, "log_format", "logfmt"))
     commands = {"serve": cmd_serve, "check": cmd_check, "config": cmd_config, "doctor": cmd_doctor,
                 "healthcheck": cmd_healthcheck}

@@ -172,7 +172,7 @@ def test_metrics_serve_the_stack_it_sits_in(sidecar: tuple[Any, str], stack: Sta
 
 
 def test_its_healthcheck_reports_healthy_with_basic_auth_on(image: str, stack: Stack) -> None:
-    password = "image-test-pass-7Qz"  # noqa: S105 - a test credential
+    password = "image-test-pass-7Qz"
     config = copy.deepcopy(stack.config)
     config["web"] = {"basic_auth_users": {"prometheus": bcrypt.hashpw(password.encode(), bcrypt.gensalt(4)).decode()}}
     container, url = stack.run_exporter(

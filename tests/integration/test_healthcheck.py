@@ -17,7 +17,7 @@ from ..support import EXPORTER, free_port
 
 pytestmark = pytest.mark.integration
 
-PASSWORD = "healthcheck-test-pass-9Xk"  # noqa: S105 - a test credential
+PASSWORD = "healthcheck-test-pass-9Xk"
 # No service to probe: the health endpoint does not depend on them.
 NO_SERVICES = {"mongodb": {"enabled": False}, "redis": {"enabled": False}, "elasticsearch": {"enabled": False},
                "docker": {"enabled": False}, "logs": {"enabled": False}, "status": {"enabled": False},
