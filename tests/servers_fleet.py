@@ -33,8 +33,8 @@ from .e2e.monitoring import Webhook, shortened_rules
 from .support import ROOT, Proc, free_port, http_get, wait_until
 
 DEPLOY = ROOT / "deploy" / "fleet"
-INTERVAL = "1s"  # scrape and evaluation interval in the tests (30 s as shipped)
-SCRAPE_TIMEOUT = "1s"
+INTERVAL = "1s"  # scrape and evaluation interval in the tests (30 s as shipped); the scrape timeout too
+SHIPPED = "shipped"  # keep the shipped intervals (benchmarks/bench_fleet.py)
 
 
 def stack_names() -> list[str]:
@@ -66,7 +66,12 @@ class FleetStack:
         self.sim.proc.stop()
 
 
-def start_stacks(tmp: Path, names: list[str]) -> list[FleetStack]:
+# Scraped every second with a 1 s timeout: 0.8 s for the probes.
+FAST_PROBES = {"min_interval_seconds": 0, "timeout_seconds": 0.7, "scrape_timeout_offset_seconds": 0.1}
+
+
+def start_stacks(tmp: Path, names: list[str], probes: dict[str, Any] | None = None) -> list[FleetStack]:
+    """A sim and its exporter per name; the exporters' ``probes`` section is FAST_PROBES unless given."""
     stacks: list[FleetStack] = []
     try:
         for name in names:
@@ -74,9 +79,7 @@ def start_stacks(tmp: Path, names: list[str]) -> list[FleetStack]:
             d.mkdir(parents=True, exist_ok=True)
             sim = start_sim(d)
             try:
-                # Scraped every second with a 1 s timeout: 0.8 s for the probes.
-                config = {**sim.config, "probes": {"min_interval_seconds": 0, "timeout_seconds": 0.7,
-                                                   "scrape_timeout_offset_seconds": 0.1}}
+                config = {**sim.config, "probes": FAST_PROBES if probes is None else probes}
                 exporter = start_exporter(d, config)
             except BaseException:
                 sim.proc.stop()
@@ -131,9 +134,10 @@ def _load(relative: str) -> Any:
     return yaml.safe_load((DEPLOY / relative).read_text())
 
 
-def _stack_scrape_config(config: dict[str, Any], stack: FleetStack) -> dict[str, Any]:
+def _stack_scrape_config(config: dict[str, Any], stack: FleetStack, interval: str) -> dict[str, Any]:
     """The shipped per-stack scrape config (agent or vmagent) for ``stack``."""
-    config["global"].update(scrape_interval=INTERVAL, scrape_timeout=SCRAPE_TIMEOUT)
+    if interval != SHIPPED:
+        config["global"].update(scrape_interval=interval, scrape_timeout=interval)
     (job,) = config["scrape_configs"]
     job["static_configs"][0]["targets"] = [stack.target]
     (relabel,) = job["relabel_configs"]
@@ -229,14 +233,20 @@ def _engine(tmp: Path, start: Callable[[Path, Webhook, list[Proc], str], Engine]
         raise
 
 
-def start_prometheus_agents(tmp: Path, stacks: list[FleetStack]) -> Engine:
+def _rules(tmp: Path, interval: str) -> list[Path]:
+    """The shipped rules with for: cut, or (at the shipped intervals) as shipped."""
+    return sorted((ROOT / "alerts").glob("*.rules.yml")) if interval == SHIPPED else shortened_rules(tmp / "rules")
+
+
+def start_prometheus_agents(tmp: Path, stacks: list[FleetStack], interval: str = INTERVAL) -> Engine:
     """deploy/fleet/prometheus-agent: an agent per stack, remote-writing to a central Prometheus."""
     d = DEPLOY / "prometheus-agent"
-    rules = shortened_rules(tmp / "rules")
+    rules = _rules(tmp, interval)
 
     def start(tmp: Path, hook: Webhook, procs: list[Proc], am: str) -> Engine:
         central = _load("prometheus-agent/prometheus-central.yml")
-        central["global"]["evaluation_interval"] = INTERVAL
+        if interval != SHIPPED:
+            central["global"]["evaluation_interval"] = interval
         central["rule_files"] = [str(rules[0].parent / "*.rules.yml")]
         central["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"] = [am]
         address = f"127.0.0.1:{free_port()}"
@@ -248,7 +258,7 @@ def start_prometheus_agents(tmp: Path, stacks: list[FleetStack]) -> Engine:
         central_url = f"http://{address}"
         agents = []
         for stack in stacks:
-            agent = _stack_scrape_config(_load("prometheus-agent/prometheus-agent.yml"), stack)
+            agent = _stack_scrape_config(_load("prometheus-agent/prometheus-agent.yml"), stack, interval)
             (remote,) = agent["remote_write"]
             remote["url"] = f"{central_url}/api/v1/write"
             agent_address = f"127.0.0.1:{free_port()}"
@@ -264,29 +274,30 @@ def start_prometheus_agents(tmp: Path, stacks: list[FleetStack]) -> Engine:
     return _engine(tmp, start)
 
 
-def start_victoriametrics(tmp: Path, stacks: list[FleetStack]) -> Engine:
+def start_victoriametrics(tmp: Path, stacks: list[FleetStack], interval: str = INTERVAL) -> Engine:
     """deploy/fleet/victoriametrics: a vmagent per stack, victoria-metrics, vmalert."""
     d = DEPLOY / "victoriametrics"
-    rules = shortened_rules(tmp / "rules")
+    rules = _rules(tmp, interval)
+    shipped = interval == SHIPPED
 
     def start(tmp: Path, hook: Webhook, procs: list[Proc], am: str) -> Engine:
         vm = f"127.0.0.1:{free_port()}"
         args = render_args(default_args(d / "victoria-metrics.default"),
                            {"-storageDataPath": str(tmp / "vm-data"), "-httpListenAddr": vm,
-                            "-search.latencyOffset": INTERVAL})
+                            **({} if shipped else {"-search.latencyOffset": interval})})
         _start(["victoria-metrics", *args], tmp / "victoria-metrics.log", f"http://{vm}/health", "victoria-metrics",
                procs)
         vmalert = f"127.0.0.1:{free_port()}"
         args = render_args(default_args(d / "vmalert.default"),
                            {"-rule": str(rules[0].parent / "*.rules.yml"), "-datasource.url": f"http://{vm}",
                             "-notifier.url": f"http://{am}", "-remoteWrite.url": f"http://{vm}",
-                            "-remoteRead.url": f"http://{vm}", "-evaluationInterval": INTERVAL,
-                            "-httpListenAddr": vmalert})
+                            "-remoteRead.url": f"http://{vm}", "-httpListenAddr": vmalert,
+                            **({} if shipped else {"-evaluationInterval": interval})})
         _start(["vmalert", *args], tmp / "vmalert.log", f"http://{vmalert}/health", "vmalert", procs)
         agents = []
         for stack in stacks:
             scrape = _write(tmp / f"vmagent-{stack.name}.yml",
-                            _stack_scrape_config(_load("victoriametrics/vmagent-scrape.yml"), stack))
+                            _stack_scrape_config(_load("victoriametrics/vmagent-scrape.yml"), stack, interval))
             agent = f"127.0.0.1:{free_port()}"
             args = render_args(default_args(d / "vmagent.default"),
                                {"-promscrape.config": str(scrape), "-remoteWrite.url": f"http://{vm}/api/v1/write",
@@ -300,10 +311,10 @@ def start_victoriametrics(tmp: Path, stacks: list[FleetStack]) -> Engine:
     return _engine(tmp, start)
 
 
-def start_sharded(tmp: Path, stacks: list[FleetStack], replicas: int = 2) -> Engine:
+def start_sharded(tmp: Path, stacks: list[FleetStack], interval: str = INTERVAL, replicas: int = 2) -> Engine:
     """deploy/fleet/sharding: Prometheus replicas sharing the stacks' exporters by hashmod."""
     d = DEPLOY / "sharding"
-    rules = shortened_rules(tmp / "rules")
+    rules = _rules(tmp, interval)
 
     def start(tmp: Path, hook: Webhook, procs: list[Proc], am: str) -> Engine:
         by_name = {s.name: s for s in stacks}
@@ -314,8 +325,9 @@ def start_sharded(tmp: Path, stacks: list[FleetStack], replicas: int = 2) -> Eng
         urls = []
         for n in range(replicas):
             config = yaml.safe_load((d / f"prometheus-shard-{n}.yml").read_text())
-            config["global"].update(scrape_interval=INTERVAL, scrape_timeout=SCRAPE_TIMEOUT,
-                                    evaluation_interval=INTERVAL)
+            if interval != SHIPPED:
+                config["global"].update(scrape_interval=interval, scrape_timeout=interval,
+                                        evaluation_interval=interval)
             config["rule_files"] = [str(rules[0].parent / "*.rules.yml")]
             config["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"] = [am]
             (job,) = config["scrape_configs"]
@@ -331,7 +343,7 @@ def start_sharded(tmp: Path, stacks: list[FleetStack], replicas: int = 2) -> Eng
     return _engine(tmp, start)
 
 
-TOPOLOGIES: dict[str, Callable[[Path, list[FleetStack]], Engine]] = {
+TOPOLOGIES: dict[str, Callable[..., Engine]] = {
     "prometheus-agent": start_prometheus_agents,
     "victoriametrics": start_victoriametrics,
     "sharded": start_sharded,
