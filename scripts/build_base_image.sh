@@ -29,7 +29,7 @@ if [ ! -s "$TARBALL" ]; then
   root=$(mktemp -d /var/tmp/lucid-base-XXXXXX)
   cleanup() {
     # debootstrap mounts proc and sys inside the target: unmount before removing anything.
-    grep -o " $root/[^ ]*" /proc/mounts | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
+    { grep -o " $root/[^ ]*" /proc/mounts || true; } | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
     rm -rf --one-file-system "$root"
   }
   trap cleanup EXIT

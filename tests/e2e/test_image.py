@@ -12,6 +12,7 @@ Run under the shared docker lock: ``flock /tmp/lucid-docker.lock .venv/bin/pytho
 from __future__ import annotations
 
 import base64
+import contextlib
 import copy
 import json
 import os
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import bcrypt
+import docker.errors
 import pytest
 import yaml
 
@@ -113,7 +115,9 @@ def stack(docker_env: DockerEnv, tmp_path_factory: pytest.TempPathFactory) -> It
         socket = docker_env.base_url.removeprefix("unix://")
         yield Stack(docker_env, sim, config, tmp, socket, os.stat(socket).st_gid)
     finally:
-        docker_env.cleanup()  # this module's containers, before the network they are on
+        for suffix in ("sidecar", "sidecar-auth"):  # this module's containers, before their network
+            with contextlib.suppress(docker.errors.NotFound):
+                client.containers.get(docker_env.name(suffix)).remove(force=True)
         if sim is not None:
             sim.proc.stop(timeout=60)
         if created is not None:
@@ -240,7 +244,9 @@ def test_the_compose_example_is_valid_and_comes_up(image: str, stack: Stack) -> 
         assert old in text, old
         text = text.replace(old, new)
     (project / "docker-compose.yml").write_text(text)
-    volume = stack.env.client.volumes.create("lucid-data")
+    existing = [v for v in stack.env.client.volumes.list(filters={"name": "lucid-data"}) if v.name == "lucid-data"]
+    # The compose file's external data volume: made here unless the engine has one (then only read).
+    volume = None if existing else stack.env.client.volumes.create("lucid-data")
     up = [compose, "-p", stack.env.name("compose").rstrip("-"), "-f", str(project / "docker-compose.yml")]
     try:
         _run([*up, "up", "--detach", "--no-build", "lucid-exporter"], env)
@@ -260,4 +266,5 @@ def test_the_compose_example_is_valid_and_comes_up(image: str, stack: Stack) -> 
     finally:
         subprocess.run([*up, "down", "--timeout", "5"], cwd=ROOT, env=env, capture_output=True, timeout=120,
                        check=False)
-        volume.remove(force=True)
+        if volume is not None:
+            volume.remove(force=True)
