@@ -37,7 +37,8 @@ if [ -z "$PY" ]; then
   PY=${PYTHON:-.venv/bin/python}
   echo "build_image: warning: no Python $target on this host: dependency markers evaluated by $PY" >&2
 fi
-# A virtual environment of that interpreter, for its pip (Debian's python3 has none of its own).
+# A virtual environment of that interpreter, for its pip (Debian's python3 has none of its own;
+# its venv module comes with python3-venv, which scripts/setup.sh installs).
 builder=build/wheel-builder-$target
 [ -x "$builder/bin/pip" ] || "$PY" -m venv "$builder"
 rm -rf "$WHEELS" build/lib build/bdist.*  # setuptools reuses build/lib: a stale one would add removed files
