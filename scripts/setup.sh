@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(redis-server prometheus prometheus-alertmanager docker.io busybox-static
               prometheus-redis-exporter prometheus-elasticsearch-exporter prometheus-blackbox-exporter
-              openssl curl iproute2)
+              openssl curl iproute2 debootstrap docker-compose victoria-metrics python3-venv)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
