@@ -29,6 +29,7 @@ import statistics
 import sys
 import time
 import urllib.parse
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -123,10 +124,13 @@ class LoopbackConnections:
         self.server_ports = server_ports
         self.known = loopback_client_ports(server_ports)
         self.count = 0
+        self.by_port: Counter[int] = Counter()
 
     def __call__(self) -> int:
         now = loopback_client_ports(self.server_ports)
-        self.count += len(now - self.known)
+        new = now - self.known
+        self.count += len(new)
+        self.by_port.update(server for server, _ in new)
         self.known |= now
         return self.count
 

@@ -39,6 +39,11 @@ def recording(pid: int, out: Path, rate: int = 200) -> Iterator[Path | None]:
             proc.kill()
 
 
+# Frames every sample passes through (process start, the event loop's run): not informative.
+ROOT_FRAMES = ("<frozen runpy>", "asyncio/runners.py", "run_forever (", "run_until_complete (", "_run_once (",
+               "lucid_exporter/cli.py", "lucid_exporter/__main__.py", "Handle._run (")
+
+
 def _frames(stack: str) -> list[str]:
     return [f for f in stack.split(";") if f]
 
@@ -56,16 +61,20 @@ def _short(frame: str) -> str:
 
 
 BUCKETS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    # Ordered: the first bucket whose marker is on the stack gets the sample.
+    # Ordered: the first bucket with a marker on the stack gets the sample. Probes run in their
+    # own tasks, so a probe's stack does not hold the /metrics handler's frames.
     ("render (prometheus_client exposition)", ("prometheus_client/",)),
     ("render (collector, samples)", ("lucid_exporter/collector.py", "lucid_exporter/metrics.py")),
+    ("Redis client (redis-py)", ("redis/",)),
+    ("Elasticsearch client", ("elasticsearch/", "elastic_transport/")),
+    ("MongoDB client (pymongo)", ("pymongo/", "bson/")),
     ("HTTP client (aiohttp client, connector)", ("aiohttp/client", "aiohttp/connector", "aiohttp/streams",
                                                  "aiohttp/helpers", "aiohttp/tracing", "aiohttp/cookiejar",
                                                  "lucid_exporter/probes/httpget.py")),
-    ("HTTP server (aiohttp web)", ("aiohttp/web_",)),
-    ("status checks: JSON and extraction", ("lucid_exporter/checks.py", "json/")),
+    ("probes' own code (parsing, extraction)", ("lucid_exporter/probes/", "lucid_exporter/checks.py", "json/")),
+    ("HTTP server (aiohttp web)", ("aiohttp/web_", "aiohttp/http_")),
     ("engine bookkeeping (tasks, timeouts, results)", ("lucid_exporter/engine.py",)),
-    ("asyncio event loop, tasks", ("asyncio/",)),
+    ("asyncio event loop (select, callbacks)", ("asyncio/", "selectors.py")),
 )
 
 
@@ -87,7 +96,7 @@ def summarise(path: Path, top: int = 15) -> str:
             continue
         # py-spy --nonblocking with idle frames dropped by default: what remains is CPU on a thread.
         total += n
-        for f in {_short(f) for f in frames}:
+        for f in {_short(f) for f in frames if not any(r in f for r in ROOT_FRAMES)}:
             inclusive[f] += n
         leaf[_short(frames[-1])] += n
         joined = stack
@@ -99,9 +108,11 @@ def summarise(path: Path, top: int = 15) -> str:
             buckets["other"] += n
     if not total:
         return "(empty profile)"
-    lines = [f"{total} samples on CPU", "", "by part (first match on the stack):"]
+    writes = sum(n for f, n in leaf.items() if f.startswith(("_SelectorSocketTransport.write", "sendall")))
+    lines = [f"{total} samples on CPU; {100 * writes / total:.1f} % in socket writes (on loopback a send "
+             "also runs the receiver's TCP work)", "", "by part (first match on the stack):"]
     lines += [f"  {100 * n / total:5.1f} %  {name}" for name, n in buckets.most_common()]
-    lines += ["", "top frames, inclusive:"]
+    lines += ["", "top frames, inclusive (below the event loop):"]
     lines += [f"  {100 * n / total:5.1f} %  {f}" for f, n in inclusive.most_common(top)]
     lines += ["", "top frames, self:"]
     lines += [f"  {100 * n / total:5.1f} %  {f}" for f, n in leaf.most_common(top)]

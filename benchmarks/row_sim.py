@@ -79,16 +79,26 @@ def run(tmp: Path, rounds: int) -> list[Row]:
             full = Side("lucid /metrics (sim, cache off)", f"{lucid.url}/metrics", lucid.pid)
             boxes = SequentialSide(f"blackbox, {len(health)} health URLs one after another",
                                    [f"{bburl}/probe?module=http_2xx&target={u}" for u in health.values()], bb.p.pid)
-            ports = {int(s["url"].rsplit(":", 1)[1]) for s in sim.config["services"].values()}
-            sim_backend = Backend("sim", sim.proc.p.pid, LoopbackConnections(ports))
+            # HTTP services only: the TCP health checks (MongoDB, Redis stand-ins) connect by design.
+            port_of = {int(u.rsplit(":", 1)[1].split("/")[0]): n for n, u in health.items()}
+            conns = LoopbackConnections(set(port_of))
+            sim_backend = Backend("sim", sim.proc.p.pid, conns)
             stats = interleave([full, boxes], rounds, backend=sim_backend)
+            # Which services get new connections from lucid: 20 more scrapes of lucid alone.
+            conns()
+            conns.by_port.clear()
+            for _ in range(20):
+                full.scrape()
+            conns()
+            reconnects = ", ".join(f"{port_of[p]} {n}" for p, n in conns.by_port.most_common(4)) or "none"
             text = KeepAliveClient(f"{lucid.url}/metrics", {}).get().body.decode()
             series = sum(1 for line in text.splitlines() if line and not line.startswith("#"))
             status_ok = metric_values(text, "lucid_probe_success")
             failing = [f"{lbl['probe']}/{lbl['target']}" for lbl, v in status_ok if v != 1]
             out = rows_from("sim: full catalogue", stats, reference=boxes.name,
                             notes={full.name: f"{len(status_ok)} probes, {series} series, "
-                                              f"{len(failing)} failing {' '.join(failing[:3])}"})
+                                              f"{len(failing)} failing {' '.join(failing[:3])}; new "
+                                              f"connections in 20 more scrapes: {reconnects}"})
             for s in (full, boxes):
                 s.client.close()
 

@@ -107,7 +107,7 @@ def redis_rows(tmp: Path, rounds: int, sizes: tuple[int, ...], profile_dir: Path
                          Side("redis_exporter -count-keys rate-limit patterns", f"{curl}/metrics", counting.p.pid)]
                 backend = Backend("redis-server", srv.proc.p.pid,
                                   lambda: int(rc.info("stats")["total_connections_received"]))
-                profile = profile_dir / f"redis-{size}.raw" if profile_dir and size == sizes[0] else None
+                profile = profile_dir / f"redis-{size}.raw" if profile_dir and size == sizes[-1] else None
                 with recording(lucid.pid, profile) if profile else contextlib.nullcontext() as prof:
                     stats = interleave(sides, rounds, backend=backend)
                 if profile_dir is not None and prof is not None:
