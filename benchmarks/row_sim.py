@@ -91,7 +91,9 @@ def run(tmp: Path, rounds: int) -> list[Row]:
                 full.scrape()
             conns()
             reconnects = ", ".join(f"{port_of[p]} {n}" for p, n in conns.by_port.most_common(4)) or "none"
-            text = KeepAliveClient(f"{lucid.url}/metrics", {}).get().body.decode()
+            plain = KeepAliveClient(f"{lucid.url}/metrics", {})
+            text = plain.get().body.decode()
+            plain.close()
             series = sum(1 for line in text.splitlines() if line and not line.startswith("#"))
             status_ok = metric_values(text, "lucid_probe_success")
             failing = [f"{lbl['probe']}/{lbl['target']}" for lbl, v in status_ok if v != 1]

@@ -47,7 +47,9 @@ RATE_LIMIT_PATTERNS = ("ratelimit:*", "rate_limit:*")
 def _failing(lucid_url: str) -> str:
     from harness import KeepAliveClient
 
-    body = KeepAliveClient(f"{lucid_url}/metrics", {}).get().body.decode()
+    client = KeepAliveClient(f"{lucid_url}/metrics", {})
+    body = client.get().body.decode()
+    client.close()
     bad = [f"{lbl['probe']}/{lbl['target']}" for lbl, v in metric_values(body, "lucid_probe_success") if v != 1]
     return f"failing: {', '.join(bad)}" if bad else "every probe succeeds"
 
