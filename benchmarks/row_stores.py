@@ -91,6 +91,9 @@ def redis_rows(tmp: Path, rounds: int, sizes: tuple[int, ...], profile_dir: Path
     cfg["redis"] = {"address": addr}
     with stopping(srv):
         lucid = start_lucid(tmp, cfg, name="lucid-redis")
+        # The same without the rate-limit key count: what the rest of the Redis section costs.
+        no_count = start_lucid(tmp, {**cfg, "redis": {"address": addr, "rate_limit_patterns": []}},
+                               name="lucid-redis-nocount")
         default, durl = start_go(tmp, "redis-exporter", ["prometheus-redis-exporter", "-redis.addr", f"redis://{addr}",
                                                          "-web.listen-address", "127.0.0.1:{port}"])
         count_arg = ",".join(f"db0={p}" for p in RATE_LIMIT_PATTERNS)
@@ -98,7 +101,7 @@ def redis_rows(tmp: Path, rounds: int, sizes: tuple[int, ...], profile_dir: Path
                                                                 f"redis://{addr}", "-count-keys", count_arg,
                                                                 "-web.listen-address", "127.0.0.1:{port}"])
         out: list[Row] = []
-        with stopping(lucid.proc, default, counting):
+        with stopping(lucid.proc, no_count.proc, default, counting):
             filled = 0
             for size in sizes:
                 fill_redis(rc, filled, size)
@@ -106,7 +109,9 @@ def redis_rows(tmp: Path, rounds: int, sizes: tuple[int, ...], profile_dir: Path
                 assert rc.dbsize() == size, rc.dbsize()
                 sides = [Side("lucid (redis probe only)", f"{lucid.url}/metrics", lucid.pid),
                          Side("redis_exporter (default flags)", f"{durl}/metrics", default.p.pid),
-                         Side("redis_exporter -count-keys rate-limit patterns", f"{curl}/metrics", counting.p.pid)]
+                         Side("redis_exporter -count-keys rate-limit patterns", f"{curl}/metrics", counting.p.pid),
+                         Side("lucid, rate_limit_patterns: [] (no key count)", f"{no_count.url}/metrics",
+                              no_count.pid)]
                 backend = Backend("redis-server", srv.proc.p.pid,
                                   lambda: int(rc.info("stats")["total_connections_received"]))
                 profile = profile_dir / f"redis-{size}.raw" if profile_dir and size == sizes[-1] else None
