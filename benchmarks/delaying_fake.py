@@ -9,7 +9,7 @@ bodies and headers (status JSON, rate-limit and CORS headers), each request taki
 and nothing the simulator does in between.
 
 ``GET /stats`` on the control port answers {"connections": accepted connections,
-"requests": requests} over all listeners.
+"requests": requests, "by_listener": [accepted connections of each listener]}.
 
 usage: delaying_fake.py SPEC.json PORTS.json
   spec: {"delay": s, "upstreams": ["http://127.0.0.1:q", ...]}: one listener per upstream, each on a
@@ -35,12 +35,14 @@ KEEP_PREFIXES = ("x-ratelimit-", "access-control-")
 class CountingServer(Server):
     """aiohttp's low-level server, counting the connections it accepts."""
 
-    def __init__(self, stats: dict[str, int], *args: Any, **kwargs: Any) -> None:
+    def __init__(self, stats: dict[str, Any], index: int, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.stats = stats
+        self.index = index
 
     def connection_made(self, handler: Any, transport: asyncio.Transport) -> None:
         self.stats["connections"] += 1
+        self.stats["by_listener"][self.index] += 1
         super().connection_made(handler, transport)
 
 
@@ -48,7 +50,7 @@ async def main(spec: dict[str, Any], ports_file: Path) -> None:
     delay = float(spec["delay"])
     recorded: dict[tuple[str, str, str, str], tuple[int, dict[str, str], bytes]] = {}
     pending: dict[tuple[str, str, str, str], asyncio.Future[tuple[int, dict[str, str], bytes]]] = {}
-    stats = {"connections": 0, "requests": 0}
+    stats: dict[str, Any] = {"connections": 0, "requests": 0, "by_listener": [0] * len(spec["upstreams"])}
     http = ClientSession()
 
     async def fetch(upstream: str, request: web.BaseRequest) -> tuple[int, dict[str, str], bytes]:
@@ -84,8 +86,8 @@ async def main(spec: dict[str, Any], ports_file: Path) -> None:
     loop = asyncio.get_running_loop()
     servers = []
     ports = []
-    for upstream in spec["upstreams"]:
-        srv = CountingServer(stats, handler_for(upstream.rstrip("/")), access_log=None)
+    for i, upstream in enumerate(spec["upstreams"]):
+        srv = CountingServer(stats, i, handler_for(upstream.rstrip("/")), access_log=None)
         server = await loop.create_server(srv, "127.0.0.1", 0, backlog=512)
         servers.append(server)
         ports.append(server.sockets[0].getsockname()[1])

@@ -49,7 +49,10 @@ class FakeStats:
         self.client = KeepAliveClient(f"http://127.0.0.1:{port}/stats", {})
 
     def __call__(self) -> int:
-        return int(json.loads(self.client.get().body)["connections"])
+        return int(self.stats()["connections"])
+
+    def stats(self) -> dict[str, Any]:
+        return dict(json.loads(self.client.get().body))
 
 
 def run(tmp: Path, rounds: int, sizes: tuple[int, ...] = SIZES, profile_dir: Path | None = None) -> list[Row]:
@@ -123,11 +126,18 @@ def _one_size(tmp: Path, cfg: dict[str, Any], sim_http: dict[str, str], fake_url
         single = Side(f"lucid /probe?target={slowest} (slowest alone)", f"{lucid.url}/probe?target={slowest}",
                       lucid.pid)
         profile = profile_dir / f"fanout-{n}.raw" if profile_dir else None
+        fake_stats = FakeStats(control)
+        before = fake_stats.stats()["by_listener"]
         t0 = time.monotonic()
         with recording(lucid.pid, profile) if profile else contextlib.nullcontext() as prof:
             stats = interleave([full, single], rounds, warmup=1,
-                               backend=Backend("fake", fake.p.pid, FakeStats(control)))
+                               backend=Backend("fake", fake.p.pid, fake_stats))
         elapsed = time.monotonic() - t0
+        after = fake_stats.stats()["by_listener"]
+        names = [*sim_http, *extras]
+        grew = sorted(((a - b, names[i]) for i, (a, b) in enumerate(zip(after, before, strict=False))
+                       if i < len(names) and a > b), reverse=True)
+        reconnected = ", ".join(f"{name} {k}" for k, name in grew[:4]) or "none"
         full.client.close()
         single.client.close()
         if profile_dir is not None and prof is not None:
@@ -136,6 +146,7 @@ def _one_size(tmp: Path, cfg: dict[str, Any], sim_http: dict[str, str], fake_url
         rows = rows_from(f"fan-out {n} x 50 ms", stats, reference=single.name,
                          notes={full.name: f"{probes} probes; {len(failing)} failing"
                                            + (f" ({', '.join(failing[:3])})" if failing else ""),
-                                single.name: f"{elapsed:.0f} s for {rounds} rounds"})
+                                single.name: f"{elapsed:.0f} s for {rounds} rounds; services given new "
+                                             f"connections: {reconnected}"})
         rows[0].value = f"full / slowest {f.median / s.median:.2f}"
         return rows
