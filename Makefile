@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 10097
 
-.PHONY: setup test lint unit demo bench clean
+.PHONY: setup test lint unit demo bench bench-logs clean
 
 setup:
 	@scripts/setup.sh
@@ -22,8 +22,13 @@ unit: setup
 demo: setup
 	@scripts/demo.sh
 
+# Every benchmark row, one table (docs/performance.md). More rounds: make bench BENCH_ARGS=--long
 bench: setup
-	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	$(BIN)/python benchmarks/bench.py $(BENCH_ARGS)
+
+# The log probe against a docker engine: fixed container names, so under the shared docker lock.
+bench-logs: setup
+	flock /tmp/lucid-docker.lock $(BIN)/python benchmarks/bench_logs.py
 
 clean:
 	rm -rf $(VENV) .demo .mypy_cache .ruff_cache .pytest_cache *.egg-info sim/*.egg-info
