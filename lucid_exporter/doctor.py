@@ -20,6 +20,7 @@ from typing import Any
 
 from . import alerttext, catalogue, rules
 from .catalogue import Problem, Step
+from .checks import profile_gaps
 from .config import Settings
 from .engine import ProbeResult
 from .metrics import Sample
@@ -76,6 +77,9 @@ class Diagnosis:
     needs_history: list[str]  # alerts Prometheus evaluates over time, not doctor
     samples: list[Sample]
     probes: int
+    profile: str = "guide"
+    # (alert, check, note): alerts the API profile leaves blind (the check they read has no endpoint there)
+    blind_alerts: list[tuple[str, str, str]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -112,7 +116,9 @@ def diagnose(results: Iterable[ProbeResult], settings: Settings, now: float | No
     order = list(problems)
     findings = sorted(by_problem.values(), key=lambda f: order.index(f.problem.slug))
     failed = [r for r in results if not r.success]
-    return Diagnosis(findings, failed, _disabled(settings), needs_history, samples, len(results))
+    profile = settings.status.profile
+    blind = profile_gaps(profile, settings.checks) if settings.status.enabled else []
+    return Diagnosis(findings, failed, _disabled(settings), needs_history, samples, len(results), profile, blind)
 
 
 # -- what was observed in a step's place ----------------------------------------------------------
@@ -173,7 +179,8 @@ def _cannot_see(d: Diagnosis) -> list[str]:
 def report_text(d: Diagnosis, cfg: rules.RenderConfig | None = None) -> str:
     cfg = cfg or rules.RenderConfig()
     failed = len(d.failed)
-    lines = [f"1. Identify: {d.probes} probes ran, {d.probes - failed} succeeded, {failed} failed."]
+    lines = [f"1. Identify (API profile {d.profile}): {d.probes} probes ran, {d.probes - failed} succeeded, "
+             f"{failed} failed."]
     blind = _cannot_see(d)
     if blind:
         lines.append("   Cannot see (no problem is diagnosed from these; fix the exporter's access or config):")
@@ -181,6 +188,10 @@ def report_text(d: Diagnosis, cfg: rules.RenderConfig | None = None) -> str:
     if d.needs_history:
         lines.append(f"   {len(d.needs_history)} alert(s) need history over time and are left to Prometheus: "
                      + ", ".join(d.needs_history))
+    if d.blind_alerts:
+        lines.append(f"   API profile {d.profile}: {len(d.blind_alerts)} alert(s) read a check this API has no "
+                     "endpoint for and cannot fire (docs/status-checks.md):")
+        lines.extend(f"    - {alert} ({check}): {note}" for alert, check, note in d.blind_alerts)
     if not d.findings:
         lines.append("2. Check health: no guide problem observed in what the exporter can see.")
         return "\n".join(lines) + "\n"
@@ -226,6 +237,8 @@ def report_json(d: Diagnosis, cfg: rules.RenderConfig | None = None) -> dict[str
         "cannot_see": [{"probe": r.probe.kind, "target": r.probe.target, "reason": r.reason, "error": r.message}
                        for r in d.failed] + [{"disabled": what} for what in d.disabled],
         "needs_history": d.needs_history,
+        "profile": d.profile,
+        "blind_alerts": [{"alert": a, "check": c, "note": n} for a, c, n in d.blind_alerts],
         "findings": [
             {"problem": f.problem.slug, "title": f.problem.title, "cluster": f.problem.cluster,
              "runbook": f.runbook_url(cfg), "services": f.services,
