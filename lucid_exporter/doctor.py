@@ -127,6 +127,14 @@ def _containers(services: list[str]) -> set[str]:
     return {specs[s].container_name for s in services if s in specs}
 
 
+def _agrees(sample: Sample, finding: Finding) -> bool:
+    for f in finding.firing:
+        shared = set(sample.labels) & set(f.labels)
+        if shared and all(sample.labels[k] == f.labels[k] for k in shared):
+            return True
+    return False
+
+
 def observed(step: Step, finding: Finding, samples: list[Sample]) -> list[str]:
     """``name{labels} value`` for the step's metrics, narrowed to the finding's services when the
     metric has a service or container label."""
@@ -137,6 +145,9 @@ def observed(step: Step, finding: Finding, samples: list[Sample]) -> list[str]:
         rows = [s for s in samples if s.name == metric]
         narrowed = [s for s in rows if s.labels.get("service") in services or s.labels.get("container") in containers]
         shown = narrowed or [s for s in rows if "service" not in s.labels and "container" not in s.labels] or rows
+        # Closer still: the series that agree with a firing alert on every label they share with it
+        # (the hardware wallet's state, not every dependency's one-hot states).
+        shown = [s for s in shown if _agrees(s, finding)] or shown
         for s in shown[:MAX_OBSERVED]:
             labels = ",".join(f'{k}="{v}"' for k, v in sorted(s.labels.items()))
             out.append(f"{metric}{{{labels}}} {alerttext.go_value(s.value)}")

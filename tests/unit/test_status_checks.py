@@ -22,6 +22,7 @@ from lucid_exporter.checks import (
     profile_checks,
     to_timestamp,
 )
+from lucid_exporter.inventory import Service
 from lucid_exporter.probes.auth_verify import jwt_expiry, verify_ok
 from lucid_exporter.probes.gateway import cors_ok, rate_limit_samples
 from lucid_exporter.probes.httpget import Reply
@@ -386,3 +387,45 @@ def test_a_check_naming_an_unknown_service_is_a_config_error() -> None:
     s = config.load(None, {"checks": {"consensus_status": {"service": "blockchain-engin"}}})
     with pytest.raises(inventory.CatalogueError, match="unknown service 'blockchain-engin'"):
         resolve_checks(s, inventory.build(s))
+
+
+def test_the_start_up_line_is_found_across_chunk_boundaries_and_the_read_is_bounded() -> None:
+    """The log stream of the gateway's first minutes, as docker sends it: frames that cut lines."""
+    import re
+
+    from lucid_exporter.probes import gateway
+
+    class Stream:
+        def __init__(self, chunks: list[bytes]) -> None:
+            self.chunks, self.closed = chunks, False
+
+        def __iter__(self) -> Any:
+            return iter(self.chunks)
+
+        def close(self) -> None:
+            self.closed = True
+
+    class Api:
+        def __init__(self, stream: Stream) -> None:
+            self.stream = stream
+            self.asked: dict[str, Any] = {}
+
+        def logs(self, container: str, **kw: Any) -> Stream:
+            self.asked = kw
+            return self.stream
+
+    class Access:
+        def __init__(self, chunks: list[bytes]) -> None:
+            self.api = Api(Stream(chunks))
+
+    check = CHECKS_LUCID["gateway_rate_limit"]
+    text = b'INFO: started\n{"msg": "RateLimitMiddleware initialized (enabled=False, rpm=250)"}\nINFO: ready\n'
+    access = Access([text[:30], text[30:61], text[61:]])
+    service = Service("api-gateway", "gateway", "api-gateway", "http://api-gateway:8080", "/health", "http")
+    probe = gateway.RateLimiterStartupProbe(check, service, access)  # type: ignore[arg-type]
+    assert probe._search("cid", 100.0, 220.0) == (False, 250.0)
+    assert access.api.stream.closed and access.api.asked["until"] == 220.0 and not access.api.asked.get("follow")
+    flood = Access([b"x" * 65536 + b"\n"] * 20 + [b"RateLimitMiddleware initialized (enabled=False, rpm=1)\n"])
+    probe = gateway.RateLimiterStartupProbe(check, service, flood)  # type: ignore[arg-type]
+    assert probe._search("cid", 100.0, 220.0) is None  # past STARTUP_MAX_BYTES: no evidence, no endless read
+    assert re.compile(check.startup_log).groupindex.keys() >= {"enabled", "rpm"}
