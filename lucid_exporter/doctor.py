@@ -18,12 +18,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import alerttext, catalogue, rules
+from . import alerttext, catalogue, inventory, rules
 from .catalogue import Problem, Step
 from .checks import profile_gaps
 from .config import Settings
 from .engine import ProbeResult
 from .metrics import Sample
+from .probes.status import not_run
 from .promql import NeedsHistory, evaluate
 
 # Sources that can be switched off in the config, and what the operator loses with each.
@@ -80,6 +81,8 @@ class Diagnosis:
     profile: str = "guide"
     # (alert, check, note): alerts the API profile leaves blind (the check they read has no endpoint there)
     blind_alerts: list[tuple[str, str, str]] = field(default_factory=list)
+    # (check, why): checks of the profile not run for want of a credential or input
+    not_run: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -118,7 +121,9 @@ def diagnose(results: Iterable[ProbeResult], settings: Settings, now: float | No
     failed = [r for r in results if not r.success]
     profile = settings.status.profile
     blind = profile_gaps(profile, settings.checks) if settings.status.enabled else []
-    return Diagnosis(findings, failed, _disabled(settings), needs_history, samples, len(results), profile, blind)
+    skipped = [(f"{c.service}/{c.name}", why) for c, why in not_run(settings, inventory.build(settings))]
+    return Diagnosis(findings, failed, _disabled(settings), needs_history, samples, len(results), profile, blind,
+                     skipped)
 
 
 # -- what was observed in a step's place ----------------------------------------------------------
@@ -184,6 +189,7 @@ def _is_log_step(step: Step) -> bool:
 def _cannot_see(d: Diagnosis) -> list[str]:
     out = [f"    - {what}: disabled in the configuration" for what in d.disabled]
     out += [f"    - {r.probe.kind} {r.probe.target}: {r.reason}: {r.message}" for r in d.failed]
+    out += [f"    - lucid_status {target}: not run: {why}" for target, why in d.not_run]
     return out
 
 
@@ -246,7 +252,8 @@ def report_json(d: Diagnosis, cfg: rules.RenderConfig | None = None) -> dict[str
         "ok": d.ok,
         "probes": {"total": d.probes, "failed": len(d.failed)},
         "cannot_see": [{"probe": r.probe.kind, "target": r.probe.target, "reason": r.reason, "error": r.message}
-                       for r in d.failed] + [{"disabled": what} for what in d.disabled],
+                       for r in d.failed] + [{"disabled": what} for what in d.disabled]
+        + [{"probe": "lucid_status", "target": target, "not_run": why} for target, why in d.not_run],
         "needs_history": d.needs_history,
         "profile": d.profile,
         "blind_alerts": [{"alert": a, "check": c, "note": n} for a, c, n in d.blind_alerts],

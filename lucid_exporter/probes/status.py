@@ -176,26 +176,45 @@ def resolve_checks(settings: Settings, services: dict[str, Service]) -> list[Che
     return checks
 
 
+def missing_input(settings: Settings, check: Check) -> str:
+    """What a check lacks to run (a credential, the wallets it asks about), or ""."""
+    st = settings.status
+    if check.auth == "token" and st.token is None:
+        return "status.token is not set"
+    if check.auth == "blockchain" and st.blockchain_api_key is None and st.blockchain_token is None:
+        return ("status.blockchain_api_key (or status.blockchain_token) is not set: the blockchain API answers "
+                "HTTP 500 without credentials")
+    if check.per_wallet and not st.wallets:
+        return "status.wallets is empty"
+    return ""
+
+
+def not_run(settings: Settings, services: dict[str, Service]) -> list[tuple[Check, str]]:
+    """The profile's available checks that are not run for want of an input (doctor lists them)."""
+    if not settings.status.enabled:
+        return []
+    out = []
+    for check in resolve_checks(settings, services):
+        why = "" if check.unavailable else missing_input(settings, check)
+        if why and check.service in services:
+            out.append((check, why))
+    return out
+
+
 def runnable(settings: Settings, services: dict[str, Service], kind: str,
              unavailable: bool = False) -> list[tuple[Check, Service | None]]:
     """The checks of one kind that can run: enabled, available in the profile (or, with
     ``unavailable``, only the unavailable ones), with their credentials, their service present."""
     if not settings.status.enabled:
         return []
-    st = settings.status
     out: list[tuple[Check, Service | None]] = []
     for check in resolve_checks(settings, services):
         if check.kind != kind or bool(check.unavailable) != unavailable:
             continue
-        if check.auth == "token" and st.token is None:
-            log.debug("check %s skipped: no status.token configured", check.name)
-            continue
-        if check.auth == "blockchain" and st.blockchain_api_key is None and st.blockchain_token is None:
-            log.info("check %s not run: the blockchain API answers HTTP 500 without credentials; "
-                     "set status.blockchain_api_key (or status.blockchain_token)", check.name)
-            continue
-        if check.per_wallet and not st.wallets:
-            log.debug("check %s skipped: no status.wallets configured", check.name)
+        why = missing_input(settings, check)
+        if why:
+            log.log(logging.INFO if check.auth == "blockchain" else logging.DEBUG, "check not run",
+                    extra={"check": check.name, "why": why})
             continue
         service = services.get(check.service)
         # A check follows its service: a disabled (or TCP-only) service takes its checks with it.

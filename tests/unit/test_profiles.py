@@ -233,3 +233,17 @@ def test_docs_table_of_both_profiles_is_current() -> None:
     for name, c in LUCID.items():
         line = next(row for row in doc.splitlines() if row.startswith(f"| `{name}` |"))
         assert (c.path in line) if not c.unavailable else ("no real endpoint" in line), name
+
+
+def test_doctor_says_which_checks_are_not_run_for_want_of_a_credential() -> None:
+    from lucid_exporter.doctor import diagnose, report_text
+
+    s = config.load(None, {"status": {"profile": "lucid"}})
+    d = diagnose([], s)
+    not_run = dict(d.not_run)
+    assert "blockchain_api_key" in not_run["blockchain-engine/consensus_status"]
+    assert "status.wallets" in not_run["usdt-manager/usdt_balance"]
+    assert "status.token" in not_run["admin-interface/admin_permissions_matrix"]
+    text = report_text(d)
+    assert "API profile lucid" in text and "not run: status.blockchain_api_key" in text
+    assert "LucidChunkEncryptionFailing (processing_encryption)" in text
