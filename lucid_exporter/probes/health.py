@@ -9,10 +9,11 @@ are judged as the services mean them (``judge``, pure, tested on recorded bodies
   array ``[{"status": ...}, 503]``: judged by that object and that code (a non-2xx code is down);
 - dependencies reported in the body, as maps (``dependencies``, ``integrations``, ``services``: each
   value a bool, a string such as ``"error: ..."``/``"unavailable"``/``"disabled"``, or an object with
-  a ``status``) or as a field (``database``), become ``lucid_service_dependency_up`` and the one-hot
-  ``lucid_service_dependency_state``; one that is not ok makes the service degraded (a service that
-  says ``healthy`` while its database is ``"error: ..."`` is not healthy). A disabled dependency is
-  neither up nor down: it has a state series only;
+  a ``status``) or as a field (``database``), become ``lucid_service_dependency_up`` and
+  ``lucid_service_dependency_state`` (its current state as a label, value 1); one that is not ok
+  makes the service degraded (a service that says ``healthy`` while its database is
+  ``"error: ..."`` is not healthy). A disabled dependency is neither up nor down: it has a state
+  series only;
 - a 404 at the health path means the service answered but has no health endpoint there (the real
   admin interface answers at /admin/health): the check fails with that reason and the service's
   up/down is not judged, rather than paging for a running service.
@@ -31,7 +32,7 @@ from typing import Any
 from ..config import Settings
 from ..errors import ProbeError
 from ..inventory import Service
-from ..metrics import Sample, gauge, one_hot
+from ..metrics import Sample, gauge
 from .base import Probe, ProbeContext
 from .httpget import request
 
@@ -201,9 +202,11 @@ def dependency_samples(service: str, deps: Iterable[Dependency]) -> list[Sample]
             out.append(gauge("lucid_service_dependency_up", d.up,
                              "1 when a dependency the service reports works (ok or degraded); absent when disabled",
                              service=service, dependency=d.name))
-        out += one_hot("lucid_service_dependency_state", "state", d.state, DEPENDENCY_STATES,
-                       "State of a dependency the service reports, one series per state",
-                       service=service, dependency=d.name)
+        # The current state only (value 1), not a series for each of the seven states: a TRON health
+        # alone reports nine dependencies, and five containers serve it.
+        out.append(gauge("lucid_service_dependency_state", 1,
+                         "State of a dependency the service reports: one series, labelled with the current state",
+                         service=service, dependency=d.name, state=d.state))
     return out
 
 
