@@ -134,8 +134,10 @@ class RateLimiterStartupProbe(DockerProbe):
         return frozenset({self.target, self.check.service, self.check.name})
 
     def _search(self, container_id: str, since: float, until: float) -> tuple[bool, float] | None:
-        stream = self.access.api.logs(container_id, stdout=True, stderr=True, stream=True, timestamps=False,
-                                      since=max(since, 1e-6), until=until)
+        # follow=False explicitly: docker-py follows a streamed log unless told not to, and a running
+        # container's log never ends.
+        stream = self.access.api.logs(container_id, stdout=True, stderr=True, stream=True, follow=False,
+                                      timestamps=False, since=max(since, 1e-6), until=until)
         read = 0
         rest = b""
         try:
@@ -166,10 +168,11 @@ class RateLimiterStartupProbe(DockerProbe):
         started = parse_docker_time(state.get("StartedAt"))
         if started <= 0:
             return []
-        until = started + STARTUP_WINDOW_SECONDS
-        found = await self.access.call(self._search, key[0], started - 1.0, until)
+        window_end = started + STARTUP_WINDOW_SECONDS
+        now = time.time()
+        found = await self.access.call(self._search, key[0], started - 1.0, min(window_end, now))
         self._samples = startup_samples(found)
-        if found is not None or time.time() > until:
+        if found is not None or now > window_end:
             self._seen = key  # read for good: the line came, or the window it comes in has passed
         return list(self._samples)
 

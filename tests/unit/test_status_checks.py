@@ -424,7 +424,8 @@ def test_the_start_up_line_is_found_across_chunk_boundaries_and_the_read_is_boun
     service = Service("api-gateway", "gateway", "api-gateway", "http://api-gateway:8080", "/health", "http")
     probe = gateway.RateLimiterStartupProbe(check, service, access)  # type: ignore[arg-type]
     assert probe._search("cid", 100.0, 220.0) == (False, 250.0)
-    assert access.api.stream.closed and access.api.asked["until"] == 220.0 and not access.api.asked.get("follow")
+    # Never follow: a running container's log does not end (docker-py follows a stream by default).
+    assert access.api.stream.closed and access.api.asked["until"] == 220.0 and access.api.asked["follow"] is False
     flood = Access([b"x" * 65536 + b"\n"] * 20 + [b"RateLimitMiddleware initialized (enabled=False, rpm=1)\n"])
     probe = gateway.RateLimiterStartupProbe(check, service, flood)  # type: ignore[arg-type]
     assert probe._search("cid", 100.0, 220.0) is None  # past STARTUP_MAX_BYTES: no evidence, no endless read
