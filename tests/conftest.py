@@ -75,13 +75,19 @@ def start_exporter(tmp: Path, config: dict, name: str = "exporter", env: dict[st
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Every test under tests/integration is marked integration, under tests/e2e e2e (``-m`` selects)."""
+    """Every test under tests/integration is marked integration, under tests/e2e e2e (``-m`` selects).
+
+    Tests that use the docker engine share one group for pytest-xdist (``--dist loadgroup``): the
+    sim's containers have the catalogue's fixed names, so one worker runs them all, one after the
+    other, while the other workers run the rest."""
     for item in items:
         parts = item.path.parts
         if "integration" in parts:
             item.add_marker(pytest.mark.integration)
         elif "e2e" in parts:
             item.add_marker(pytest.mark.e2e)
+        if "docker_env" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("docker"))
 
 
 @pytest.fixture(scope="module")
