@@ -14,7 +14,7 @@ lint: setup
 	$(BIN)/mypy lucid_exporter sim/lucid_sim
 
 test: setup lint
-	$(BIN)/python -m pytest -q -p no:cacheprovider tests
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n 4 --dist loadgroup tests
 
 unit: setup
 	$(BIN)/python -m pytest -q tests/unit

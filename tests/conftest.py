@@ -77,9 +77,11 @@ def start_exporter(tmp: Path, config: dict, name: str = "exporter", env: dict[st
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Every test under tests/integration is marked integration, under tests/e2e e2e (``-m`` selects).
 
-    Tests that use the docker engine share one group for pytest-xdist (``--dist loadgroup``): the
-    sim's containers have the catalogue's fixed names, so one worker runs them all, one after the
-    other, while the other workers run the rest."""
+    Tests that use the docker engine must share one group for pytest-xdist (``--dist loadgroup``):
+    the sim's containers have the catalogue's fixed names and the engine has one socket, so one
+    worker runs them all, one after the other, while the other workers run the rest. The group is a
+    module mark (``pytestmark``), written where the module is: xdist reads it before a hook could
+    add it; a module that forgets it is stopped here."""
     for item in items:
         parts = item.path.parts
         if "integration" in parts:
@@ -87,7 +89,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         elif "e2e" in parts:
             item.add_marker(pytest.mark.e2e)
         if "docker_env" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.xdist_group("docker"))
+            groups = [m.args[0] if m.args else m.kwargs.get("name") for m in item.iter_markers("xdist_group")]
+            if groups != ["docker"]:
+                raise pytest.UsageError(f"{item.nodeid} uses the docker engine: its module needs "
+                                        'pytestmark = [..., pytest.mark.xdist_group("docker")]')
 
 
 @pytest.fixture(scope="module")

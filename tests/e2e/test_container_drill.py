@@ -22,7 +22,8 @@ from ..servers_docker import DockerEnv, docker_env, start_docker_sim  # noqa: F4
 from ..support import wait_until
 from .monitoring import Drill, Monitoring, page_and_resolve, shortened_rules, start_monitoring
 
-pytestmark = pytest.mark.e2e
+# The docker engine is shared: one xdist worker runs every test that uses it (see tests/conftest.py).
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("docker")]
 
 
 DRILLS = (

@@ -30,7 +30,8 @@ from ..lucid_fake import LucidFake
 from ..servers_docker import DockerEnv, docker_env, run_probe, val  # noqa: F401 - fixture
 from ..support import EXPORTER
 
-pytestmark = pytest.mark.integration
+# The docker engine is shared: one xdist worker runs every test that uses it (see tests/conftest.py).
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("docker")]
 
 CHECK = next(c for c in catalogue.profile("lucid").checks if c.name == "gateway_rate_limit")
 

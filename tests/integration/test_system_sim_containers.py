@@ -30,7 +30,8 @@ from ..conftest import Exporter, Sim, start_exporter
 from ..servers_docker import DockerEnv, docker_env, run_probe, start_docker_sim, val  # noqa: F401 - fixture
 from ..support import SIM, Series, scrape, sim_ports, value, wait_until
 
-pytestmark = pytest.mark.integration
+# The docker engine is shared: one xdist worker runs every test that uses it (see tests/conftest.py).
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("docker")]
 
 CATALOGUE = default_catalogue()
 CONTAINERS = sorted(s.container for s in CATALOGUE.values())
