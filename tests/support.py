@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -25,15 +26,35 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+# Not the random module's shared state: pytest-randomly reseeds it identically for every test, and so
+# would hand every sim of a session (and of each xdist worker) the same ports.
+_PORTS = random.SystemRandom()
+
+
+def _ephemeral_start() -> int:
+    """The first port the kernel hands out to outgoing connections (and to bind(0))."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port_block(n: int) -> int:
-    """A base port with n consecutive free ports after it."""
+    """A base port with n consecutive free ports after it.
+
+    Taken below the ephemeral range when there is room: on a machine running many test suites, the
+    ephemeral range is full of outgoing connections (and their TIME-WAIT), so a block of free ports is
+    rare there and one found free is soon taken by the next connection. Free as the sim binds them,
+    with SO_REUSEADDR (asyncio's default)."""
+    low, high = 20000, _ephemeral_start() - n
     for _ in range(200):
-        base = free_port()
+        base = _PORTS.randrange(low, high) if high > low else free_port()
         if base + n >= 65000:
             continue
         ok = True
         for p in range(base, base + n):
             with socket.socket() as s:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                 try:
                     s.bind(("127.0.0.1", p))
                 except OSError:
