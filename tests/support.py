@@ -25,11 +25,19 @@ def free_port() -> int:
     return free_port_block(1)
 
 
+def _ephemeral_start() -> int:
+    """The first port the kernel hands out to outgoing connections (and to bind(0))."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 # Blocks of consecutive ports (a sim binds one per service) come from below the kernel's ephemeral
 # range (32768+), where no outgoing connection takes a port between the check and the bind, and each
 # xdist worker has a slice of its own, walked forward, so no two workers (nor two sims of one worker)
 # are handed the same block.
-_BLOCKS = range(10000, 32000)
+_BLOCKS = range(10000, min(32000, _ephemeral_start()))
 _block_cursor = itertools.count()
 
 
@@ -43,7 +51,10 @@ def _worker_slice() -> range:
 
 
 def _free(port: int) -> bool:
+    """Free as the servers bind it: with SO_REUSEADDR (asyncio's default), so a port whose last
+    connection is in TIME-WAIT counts as free."""
     with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
         except OSError:
