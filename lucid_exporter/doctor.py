@@ -27,17 +27,6 @@ from .metrics import Sample
 from .probes.status import not_run
 from .promql import NeedsHistory, evaluate
 
-# Sources that can be switched off in the config, and what the operator loses with each.
-SOURCES: dict[str, str] = {
-    "mongodb": "MongoDB (replica set, connections, indexes)",
-    "redis": "Redis (memory, eviction, rate-limit keys)",
-    "elasticsearch": "Elasticsearch (cluster health, indices)",
-    "status": "the Lucid status APIs (consensus, sessions, RDP, nodes, admin, TRON)",
-    "docker": "containers and networks",
-    "logs": "container logs",
-    "network": "DNS and TCP reachability",
-    "host": "disk space and backups",
-}
 MAX_OBSERVED = 6  # values printed per metric of a step
 
 
@@ -90,7 +79,14 @@ class Diagnosis:
 
 
 def _disabled(settings: Settings) -> list[str]:
-    return [what for name, what in SOURCES.items() if not getattr(settings, name).enabled]
+    """The sources switched off in the config (every section with an ``enabled`` key), by what they
+    watch (the section's description)."""
+    out = []
+    for name, spec in type(settings).model_fields.items():
+        section = getattr(settings, name)
+        if getattr(section, "enabled", True) is False:
+            out.append(f"{spec.description or name} ({name}.enabled: false)")
+    return out
 
 
 def diagnose(results: Iterable[ProbeResult], settings: Settings, now: float | None = None,

@@ -155,7 +155,8 @@ def test_no_docker_socket_is_blindness_not_a_system_failure() -> None:
 
 def test_a_disabled_source_is_reported_as_not_seen() -> None:
     d = diagnose(_healthy_services(), load(None, {"docker": {"enabled": False}}))
-    assert "containers and networks: disabled in the configuration" in report_text(d)
+    assert "docker engine: containers, networks, disk usage (docker.enabled: false): disabled in the configuration" \
+        in report_text(d)
 
 
 def test_one_stopped_container_is_not_a_complete_system_failure() -> None:
