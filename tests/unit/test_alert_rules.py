@@ -33,6 +33,7 @@ STATIC_DESCRIPTION_OK = {
     "LucidAuthServiceDegraded", "LucidGatewayRateLimitNotEnforced", "LucidConsensusNotReached",
     "LucidChunkEncryptionFailing", "LucidRDPPortPoolExhausted", "LucidNoActiveNodes", "LucidPoOTScoresMissing",
     "LucidAdminRBACCheckFailing", "LucidAdminRBACNoRoles", "LucidTronNetworkDisconnected", "LucidExporterAbsent",
+    "LucidAnchoringBlockchainDisconnected",
 }
 
 
@@ -130,7 +131,7 @@ def test_ratios_guard_against_division_by_zero() -> None:
         expr = r["expr"]
         if " / " not in expr:
             continue
-        guarded = re.search(r"/ \(.*> 0\)", expr) or expr.startswith("count(")
+        guarded = re.search(r"/ (?:on \([^)]*\) )?\(.*> 0\)", expr) or expr.startswith("count(")
         assert guarded, f"{r['alert']}: denominator of {expr!r} is not guarded against 0"
 
 
