@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 10097
 
-.PHONY: setup test lint unit drill demo bench clean
+.PHONY: setup test lint unit drill demo bench bench-logs clean
 
 setup:
 	@scripts/setup.sh
@@ -15,9 +15,10 @@ lint: setup
 	$(BIN)/mypy lucid_exporter sim/lucid_sim
 
 test: setup lint
-	$(BIN)/python -m pytest -q -p no:cacheprovider -m "not drill" tests
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n 4 --dist loadgroup -m "not drill" tests
 
-# Every fault of the drill table and the healthy stack with the shipped for: (about 30 minutes).
+# Every fault of the drill table with its timing table, and the healthy stack with the shipped for:
+# for 10 minutes (docs/alerts.md). One process, so that the tables are printed.
 drill: setup
 	$(BIN)/python -m pytest -q -s -p no:cacheprovider tests/e2e/test_fire_drill.py tests/e2e/test_container_drill.py \
 		tests/e2e/test_healthy_window.py
@@ -28,8 +29,13 @@ unit: setup
 demo: setup
 	@scripts/demo.sh
 
+# Every benchmark row, one table (docs/performance.md). More rounds: make bench BENCH_ARGS=--long
 bench: setup
-	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	$(BIN)/python benchmarks/bench.py $(BENCH_ARGS)
+
+# The log probe against a docker engine: fixed container names, so under the shared docker lock.
+bench-logs: setup
+	flock /tmp/lucid-docker.lock $(BIN)/python benchmarks/bench_logs.py
 
 clean:
 	rm -rf $(VENV) .demo .mypy_cache .ruff_cache .pytest_cache *.egg-info sim/*.egg-info

@@ -1,4 +1,4 @@
-"""Command line: serve | check | doctor | config | rules. (The simulated stack is its own command, ``lucid-sim``.)
+"""Command line: serve | check | doctor | config | rules | healthcheck (the simulator is ``lucid-sim``).
 
 Every command ends with one line on stderr and a non-zero exit when something unexpected
 happens (exit 2 for a configuration problem); a traceback only with ``--log.level=debug``.
@@ -63,6 +63,10 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--dashboard-base", default=defaults.dashboard_base, help="Grafana's /d URL")
     r.add_argument("--job", default=defaults.job, help="the Prometheus job that scrapes the exporter")
     r.add_argument("--no-tests", action="store_true", help="do not write the promtool tests")
+    h = sub.add_parser("healthcheck", help="probe this host's exporter at /-/healthy (the image's HEALTHCHECK); "
+                       "exit 0 when healthy, 1 otherwise", description=HEALTHCHECK_HELP)
+    _common(h)
+    h.add_argument("--timeout", type=float, default=3.0, help="seconds (default 3)")
     return ap
 
 
@@ -189,6 +193,26 @@ def cmd_rules(args: argparse.Namespace) -> int:
     return 0
 
 
+HEALTHCHECK_HELP = """\
+Reads the configuration serve reads (--config, --web.config.file, LUCID_EXPORTER_* variables) and sends
+GET /-/healthy to the exporter's listen address on this host (the loopback when it listens on all
+addresses), over HTTPS when TLS is configured. /-/healthy needs no credentials, like Prometheus' own,
+so the image holds no password. Healthy: 200. Exit 1 otherwise, with one line saying why (Docker
+reserves exit 2, so a configuration error also exits 1)."""
+
+
+def cmd_healthcheck(args: argparse.Namespace) -> int:
+    from .server import check_health
+
+    try:
+        settings = load_settings(args)
+    except SystemExit:  # the config error is printed already
+        return 1
+    ok, detail = check_health(settings, args.timeout)
+    print(f"{'healthy' if ok else 'unhealthy'}: {redact(detail)}")
+    return 0 if ok else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     if (sys.argv[1:] if argv is None else argv)[:1] == ["sim"]:
         # The sim left the product (it is not in the wheel or the image); one line, not argparse's usage.
@@ -196,10 +220,11 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 2
     args = parser().parse_args(argv)
-    level = getattr(args, "log_level", None) or ("error" if args.command in ("check", "doctor") else "info")
+    quiet = args.command in ("check", "doctor", "healthcheck")  # their output says it all
+    level = getattr(args, "log_level", None) or ("error" if quiet else "info")
     logs_setup.setup(level, getattr(args, "log_format", "logfmt"))
     commands = {"serve": cmd_serve, "check": cmd_check, "config": cmd_config, "doctor": cmd_doctor,
-                "rules": cmd_rules}
+                "rules": cmd_rules, "healthcheck": cmd_healthcheck}
     try:
         return commands[args.command](args)
     except KeyboardInterrupt:

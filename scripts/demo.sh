@@ -6,24 +6,85 @@ BIN=.venv/bin
 DEMO=.demo
 PORT=${PORT:-10097}
 mkdir -p "$DEMO"
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
-trap cleanup EXIT INT TERM
+# The simulator's command, in one place (it becomes `lucid-sim` once the simulator is a package
+# of its own).
+SIM=("$BIN/lucid-sim")   # the simulated stack: its own distribution (sim/), installed by make setup
 
-# With a docker engine, the sim also runs the Lucid containers (busybox, logging like Lucid) on it.
+pids=()
+sim=
+dockerd_pid=
+dockerd_root=
+DEMO_SOCKET=/run/lucid-demo-docker.sock
+DEMO_BRIDGE=lucid-demo0
+cleaned=
+cleanup() {
+  [ -n "$cleaned" ] && return
+  cleaned=1
+  # The sim first: on its way out it removes its containers, from an engine that must still run.
+  if [ -n "$sim" ]; then kill "$sim" 2>/dev/null || true; wait "$sim" 2>/dev/null || true; fi
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  if [ -n "$dockerd_pid" ]; then
+    kill "$dockerd_pid" 2>/dev/null || true
+    wait "$dockerd_pid" 2>/dev/null || true
+    ip link del "$DEMO_BRIDGE" 2>/dev/null || true
+    rm -rf --one-file-system "$dockerd_root"
+    echo "demo: stopped its docker engine"
+  fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+answers() { docker -H "$1" info >/dev/null 2>&1; }
+
+# A docker engine of its own, as the tests start one (tests/servers_docker.py): its own bridge and
+# address pool (never the host's docker0 nor another engine's subnets), no iptables changes, its
+# data under /var/tmp; stopped and removed at exit.
+start_dockerd() {
+  dockerd_root=$(mktemp -d /var/tmp/lucid-demo-dockerd-XXXXXX)
+  ip link add name "$DEMO_BRIDGE" type bridge 2>/dev/null || true
+  ip addr add 10.215.215.1/24 dev "$DEMO_BRIDGE" 2>/dev/null || true
+  ip link set "$DEMO_BRIDGE" up
+  # Its own session: a Ctrl-C in the terminal reaches the sim, which still needs the engine to
+  # remove its containers; the engine is stopped after it.
+  setsid dockerd --host "unix://$DEMO_SOCKET" --data-root "$dockerd_root/data" --exec-root "$dockerd_root/exec" \
+    --pidfile "$dockerd_root/docker.pid" --iptables=false --ip-masq=false --bridge "$DEMO_BRIDGE" \
+    --default-address-pool base=10.216.0.0/16,size=24 >"$DEMO/dockerd.log" 2>&1 &
+  dockerd_pid=$!
+  for _ in $(seq 120); do
+    answers "unix://$DEMO_SOCKET" && return 0
+    kill -0 "$dockerd_pid" 2>/dev/null || break
+    sleep 0.5
+  done
+  echo "demo: dockerd did not start: $(tail -n 1 "$DEMO/dockerd.log")" >&2
+  return 1
+}
+
+# With a docker engine, the sim also runs the Lucid containers (busybox, logging like Lucid) on it:
+# the one that answers, or else one started here (as root, with Debian's docker.io).
+DOCKER_URL=
+if command -v docker >/dev/null; then
+  for url in "${DOCKER_HOST:-}" unix:///var/run/docker.sock "unix://$DEMO_SOCKET"; do
+    if [ -n "$url" ] && answers "$url"; then DOCKER_URL=$url; break; fi
+  done
+  if [ -z "$DOCKER_URL" ] && [ "$(id -u)" -eq 0 ] && command -v dockerd >/dev/null && start_dockerd; then
+    DOCKER_URL=unix://$DEMO_SOCKET
+    echo "demo: started a docker engine of its own at $DOCKER_URL (stopped at exit; log $DEMO/dockerd.log)"
+  fi
+fi
 SIM_ARGS=()
 CONTAINER_FAULT="(needs a docker engine)"
-if command -v docker >/dev/null && docker info >/dev/null 2>&1; then
-  SIM_ARGS+=(--docker --docker-url "${DOCKER_HOST:-unix:///var/run/docker.sock}")
+if [ -n "$DOCKER_URL" ]; then
+  SIM_ARGS+=(--docker --docker-url "$DOCKER_URL")
   echo "demo: containers simulated on the docker engine (lucid-* on lucid-network, removed at exit)"
   CONTAINER_FAULT="curl -X PUT http://127.0.0.1:18079/faults/api-gateway/error_burst (also container_stopped, restart_loop, tron_isolation_breach)"
 else
-  echo "demo: containers not simulated (no docker engine answers 'docker info'); docker and log probes off"
+  echo "demo: containers not simulated (no docker engine answers, and none can be started here:" \
+       "it needs root and Debian's docker.io); docker and log probes off"
 fi
 rm -f "$DEMO/exporter.yml"
-$BIN/lucid-sim --write-config "$DEMO/exporter.yml" "${SIM_ARGS[@]}" >"$DEMO/sim.log" 2>&1 &
+"${SIM[@]}" --write-config "$DEMO/exporter.yml" "${SIM_ARGS[@]}" >"$DEMO/sim.log" 2>&1 &
 sim=$!
-pids+=($sim)
 for _ in $(seq 300); do
   [ -s "$DEMO/exporter.yml" ] && break
   kill -0 "$sim" 2>/dev/null || break
@@ -109,4 +170,4 @@ lucid-exporter demo is running (logs in $DEMO/):
 
 Press Ctrl-C to stop.
 MSG
-wait
+wait "$sim"

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(redis-server prometheus prometheus-alertmanager docker.io busybox-static
               prometheus-redis-exporter prometheus-elasticsearch-exporter prometheus-blackbox-exporter
-              openssl curl iproute2)
+              openssl curl iproute2 debootstrap docker-compose victoria-metrics python3-venv)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
@@ -33,6 +33,6 @@ stamp=.venv/.installed
 # the sim's dependency on lucid-exporter is met by this checkout. Again when either's metadata changes.
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ sim/pyproject.toml -nt "$stamp" ]; then
   .venv/bin/pip install -q --upgrade pip
-  .venv/bin/pip install -q -e '.[dev]' -e ./sim
+  .venv/bin/pip install -q -e '.[dev]' -e './sim[test]'
   touch "$stamp"
 fi

@@ -18,6 +18,7 @@ class Sim:
     control: str
     config: dict  # type: ignore[type-arg]
     config_path: Path
+    profile: str = "guide"
 
     def fault(self, service: str, kind: str) -> None:
         status, body = http_send(f"{self.control}/faults/{service}/{kind}", "PUT")
@@ -35,17 +36,23 @@ class Sim:
         assert status == 200, body
 
 
-def start_sim(tmp: Path, *faults: str) -> Sim:
+PROFILES = ("guide", "lucid")  # the sim's personalities: the guide's examples, the real Lucid code
+
+
+def start_sim(tmp: Path, *faults: str, profile: str = "guide") -> Sim:
+    """The sim answering as ``profile`` (``guide``: the troubleshooting guide's examples; ``lucid``: the
+    real Lucid code, see sim/lucid_sim/real/), with ``faults`` (``SERVICE=KIND``) from the start."""
     base, control = sim_ports()
     cfg = tmp / "sim-exporter.yml"
-    args = [*SIM, "--base-port", str(base), "--control-port", str(control), "--write-config", str(cfg)]
+    args = [*SIM, "--profile", profile, "--base-port", str(base), "--control-port", str(control),
+            "--write-config", str(cfg)]
     for f in faults:
         args += ["--fault", f]
     proc = Proc(args, tmp / "sim.log")
     wait_port(control, proc=proc.p)
     # The config is written once every listener is up.
     wait_until(lambda: cfg.exists() and cfg.stat().st_size > 0, what="sim config written")
-    return Sim(proc, f"http://127.0.0.1:{control}", yaml.safe_load(cfg.read_text()), cfg)
+    return Sim(proc, f"http://127.0.0.1:{control}", yaml.safe_load(cfg.read_text()), cfg, profile)
 
 
 @dataclass
@@ -68,17 +75,37 @@ def start_exporter(tmp: Path, config: dict, name: str = "exporter", env: dict[st
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Every test under tests/integration is marked integration, under tests/e2e e2e (``-m`` selects)."""
+    """Every test under tests/integration is marked integration, under tests/e2e e2e (``-m`` selects).
+
+    Tests that use the docker engine must share one group for pytest-xdist (``--dist loadgroup``):
+    the sim's containers have the catalogue's fixed names and the engine has one socket, so one
+    worker runs them all, one after the other, while the other workers run the rest. The group is a
+    module mark (``pytestmark``), written where the module is: xdist reads it before a hook could
+    add it; a module that forgets it is stopped here."""
     for item in items:
         parts = item.path.parts
         if "integration" in parts:
             item.add_marker(pytest.mark.integration)
         elif "e2e" in parts:
             item.add_marker(pytest.mark.e2e)
+        if "docker_env" in getattr(item, "fixturenames", ()):
+            groups = [m.args[0] if m.args else m.kwargs.get("name") for m in item.iter_markers("xdist_group")]
+            if groups != ["docker"]:
+                raise pytest.UsageError(f"{item.nodeid} uses the docker engine: its module needs "
+                                        'pytestmark = [..., pytest.mark.xdist_group("docker")]')
 
 
 @pytest.fixture(scope="module")
 def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sim]:
     s = start_sim(tmp_path_factory.mktemp("sim"))
+    yield s
+    s.proc.stop()
+
+
+@pytest.fixture(scope="module", params=PROFILES)
+def sim_any(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sim]:
+    """The sim under each personality in turn (``sim_any.profile``): a test that takes it runs against the
+    guide's examples and against the real code's answers."""
+    s = start_sim(tmp_path_factory.mktemp(f"sim-{request.param}"), profile=request.param)
     yield s
     s.proc.stop()

@@ -196,14 +196,17 @@ def val(samples: list[Any], metric: str, /, **labels: str) -> float | None:
 # --- the simulated stack with its containers ----------------------------------------------------
 
 
-def start_docker_sim(tmp: Path, env: DockerEnv, *faults: str, wait_other: float = 300.0) -> Sim:
+def start_docker_sim(tmp: Path, env: DockerEnv, *faults: str, wait_other: float = 300.0,
+                     host: str = "127.0.0.1") -> Sim:
     """``lucid-sim --docker`` on the session's engine; returns once its containers run
     (the sim writes its config only then). Stop it with ``sim.proc.stop(timeout=60)``: it removes
     its containers on the way out. While another docker sim owns the engine's Lucid containers
-    (another test session on the same engine), waits up to ``wait_other`` seconds for it to end."""
+    (another test session on the same engine), waits up to ``wait_other`` seconds for it to end.
+    ``host``: the address its services and control port listen on (a container reaches the host
+    at its network's gateway address)."""
     deadline = time.monotonic() + wait_other
     while True:
-        sim = _start_docker_sim(tmp, env, faults)
+        sim = _start_docker_sim(tmp, env, faults, host)
         if isinstance(sim, Sim):
             return sim
         if "another sim" not in sim or time.monotonic() > deadline:
@@ -211,12 +214,12 @@ def start_docker_sim(tmp: Path, env: DockerEnv, *faults: str, wait_other: float 
         time.sleep(2)
 
 
-def _start_docker_sim(tmp: Path, env: DockerEnv, faults: tuple[str, ...]) -> Sim | str:
+def _start_docker_sim(tmp: Path, env: DockerEnv, faults: tuple[str, ...], host: str) -> Sim | str:
     base, control = sim_ports()
     cfg = tmp / "sim-exporter.yml"
     cfg.unlink(missing_ok=True)
     args = [*SIM, "--docker", "--docker-url", env.base_url, "--base-port", str(base),
-            "--control-port", str(control), "--write-config", str(cfg)]
+            "--control-port", str(control), "--write-config", str(cfg), "--host", host]
     for f in faults:
         args += ["--fault", f]
     proc = Proc(args, tmp / "sim.log")
@@ -226,8 +229,8 @@ def _start_docker_sim(tmp: Path, env: DockerEnv, faults: tuple[str, ...]) -> Sim
         if proc.p.poll() is not None:
             proc.stop()
             return proc.output()
-        wait_port(control, proc=proc.p)
+        wait_port(control, host=host, proc=proc.p)
     except BaseException:
         proc.stop(timeout=60)
         raise
-    return Sim(proc, f"http://127.0.0.1:{control}", yaml.safe_load(cfg.read_text()), cfg)
+    return Sim(proc, f"http://{host}:{control}", yaml.safe_load(cfg.read_text()), cfg)

@@ -16,11 +16,11 @@ from .support import SIM, Proc, Series, scrape, sim_ports, wait_port
 SLOT = 1.0  # seconds per Lucid slot in the tests' sim
 
 
-def start_status_sim(tmp: Path, slot: float = SLOT, token_ttl: float | None = None) -> Sim:
+def start_status_sim(tmp: Path, slot: float = SLOT, token_ttl: float | None = None, profile: str = "guide") -> Sim:
     base, control = sim_ports()
     cfg = tmp / "sim-exporter.yml"
-    args = [*SIM, "--base-port", str(base), "--control-port", str(control), "--write-config", str(cfg),
-            "--slot-seconds", str(slot)]
+    args = [*SIM, "--profile", profile, "--base-port", str(base), "--control-port", str(control),
+            "--write-config", str(cfg), "--slot-seconds", str(slot)]
     if token_ttl is not None:
         args += ["--token-ttl", str(token_ttl)]
     proc = Proc(args, tmp / "sim.log")
@@ -29,7 +29,7 @@ def start_status_sim(tmp: Path, slot: float = SLOT, token_ttl: float | None = No
         if cfg.exists() and cfg.stat().st_size:
             break
         time.sleep(0.05)
-    return Sim(proc, f"http://127.0.0.1:{control}", yaml.safe_load(cfg.read_text()), cfg)
+    return Sim(proc, f"http://127.0.0.1:{control}", yaml.safe_load(cfg.read_text()), cfg, profile)
 
 
 def exporter_config(sim: Sim, **status: Any) -> dict[str, Any]:

@@ -14,6 +14,7 @@ import yaml
 from . import containers as containers_sim
 from . import host as host_sim
 from . import logs
+from .catalogue import default_catalogue
 from .containers import ContainerSim, SimRefused
 from .faults import FaultError, parse_spec
 from .host import HostSim
@@ -26,6 +27,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--base-port", type=int, default=18080, help="first service port (default 18080)")
     p.add_argument("--control-port", type=int, default=18079, help="control port: faults and the clock (default 18079)")
+    p.add_argument("--profile", choices=["guide", "lucid"], default="guide",
+                   help="how the services answer: guide = the troubleshooting guide's examples (default); "
+                        "lucid = the real Lucid code (its paths, shapes, auth, rate limits and quirks)")
     p.add_argument("--write-config", type=Path, help="write an exporter config pointing at this stack")
     p.add_argument("--fault", action="append", default=[], metavar="SERVICE=KIND",
                    help="inject a fault at start (repeatable)")
@@ -48,16 +52,26 @@ def build_stack(args: argparse.Namespace) -> tuple[SimStack, HostSim, ContainerS
     from . import world as status_world
 
     docker = bool(getattr(args, "docker", False))
-    world = status_world.World(slot_seconds=max(0.05, getattr(args, "slot_seconds", 5.0)),
-                               token_ttl=getattr(args, "token_ttl", 30 * 86400.0))
-    kinds = {**status_world.FAULT_KINDS, **host_sim.FAULT_KINDS}
+    slot_seconds = max(0.05, getattr(args, "slot_seconds", 5.0))
+    token_ttl = getattr(args, "token_ttl", 30 * 86400.0)
+    other_kinds = dict(host_sim.FAULT_KINDS)  # the host's and the containers' kinds: the same under both
     if docker:
-        kinds.update(containers_sim.FAULT_KINDS)
-    stack = SimStack(host=args.host, base_port=args.base_port, control_port=args.control_port,
-                     route_factories=[status_world.routes(world)],
-                     extra_fault_kinds=kinds,
-                     config_contributors=[lambda stack: status_world.exporter_config(world, stack)])
-    world.attach(stack)
+        other_kinds.update(containers_sim.FAULT_KINDS)
+    stack: SimStack
+    if getattr(args, "profile", "guide") == "lucid":
+        from . import real
+
+        options = real.stack_options(set(default_catalogue()))
+        options["extra_fault_kinds"] = {**options["extra_fault_kinds"], **other_kinds}
+        stack = SimStack(host=args.host, base_port=args.base_port, control_port=args.control_port, **options)
+        real.attach(stack, real.RealWorld(slot_seconds=slot_seconds, token_ttl=token_ttl))
+    else:
+        world = status_world.World(slot_seconds=slot_seconds, token_ttl=token_ttl)
+        stack = SimStack(host=args.host, base_port=args.base_port, control_port=args.control_port,
+                         route_factories=[status_world.routes(world)],
+                         extra_fault_kinds={**status_world.FAULT_KINDS, **other_kinds},
+                         config_contributors=[lambda stack: status_world.exporter_config(world, stack)])
+        world.attach(stack)
     data_dir = args.data_dir or (args.write_config.parent / "sim-data" if args.write_config
                                  else Path(tempfile.mkdtemp(prefix="lucid-sim-")))
     host = host_sim.HostSim(stack, data_dir.resolve())
@@ -105,8 +119,8 @@ def run(args: argparse.Namespace) -> int:
             if args.write_config:
                 args.write_config.parent.mkdir(parents=True, exist_ok=True)
                 args.write_config.write_text(yaml.safe_dump(stack.exporter_config(), sort_keys=False))
-            print(f"sim: {len(stack.services)} services, control at http://{args.host}:{args.control_port}/",
-                  flush=True)
+            print(f"sim: {len(stack.services)} services answering as {stack.profile!r}, control at "
+                  f"http://{args.host}:{args.control_port}/", flush=True)
             if containers is not None:
                 print(f"sim: {len(containers.services)} containers on the docker engine at {containers.base_url}",
                       flush=True)

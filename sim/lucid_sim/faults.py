@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 log = logging.getLogger("lucid_sim")
@@ -32,8 +33,12 @@ class FaultError(ValueError):
 @dataclass
 class Faults:
     known_services: set[str]
-    extra_kinds: dict[str, str] = field(default_factory=dict)  # kind -> description
+    # kind -> description; a personality's descriptions of the HTTP kinds replace DESCRIPTIONS'.
+    extra_kinds: dict[str, str] = field(default_factory=dict)
     active: dict[str, set[str]] = field(default_factory=dict)
+    # The running personality's veto: why ``kind`` cannot be expressed on ``service`` in the answers
+    # it imitates (one line), or None. A refused fault is never set: ``PUT`` answers 400 with it.
+    refuse: Callable[[str, str], str | None] | None = None
 
     def kinds(self) -> dict[str, str]:
         return {**DESCRIPTIONS, **self.extra_kinds}
@@ -43,6 +48,9 @@ class Faults:
             raise FaultError(f"unknown service {service!r}; known: {', '.join(sorted(self.known_services))}")
         if kind not in self.kinds():
             raise FaultError(f"unknown fault kind {kind!r}; known: {', '.join(sorted(self.kinds()))}")
+        reason = self.refuse(service, kind) if self.refuse is not None else None
+        if reason:
+            raise FaultError(f"{kind} on {service}: {reason}")
         self.active.setdefault(service, set()).add(kind)
 
     def clear(self, service: str | None = None, kind: str | None = None) -> None:

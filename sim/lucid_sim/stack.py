@@ -55,9 +55,19 @@ class SimStack:
     # Called after a fault is set or cleared at runtime (the status world starts or stops its stalls).
     on_fault_change: list[Callable[[], None]] = field(default_factory=list)
     clock: SimClock = field(default_factory=SimClock)
+    # The personality the stack answers with (cli.py --profile): "guide" answers as the
+    # troubleshooting guide's examples, with the health route below; "lucid" as the real code, whose
+    # route factory serves every path itself (builtin_health False), with its own 500 bodies
+    # (error_response) and its veto on the faults it cannot express (fault_refusal).
+    profile: str = "guide"
+    builtin_health: bool = True
+    error_response: Callable[[Service], web.StreamResponse] | None = None
+    fault_refusal: Callable[[str, str], str | None] | None = None
+    # Extra entries of the control port's index (GET /), e.g. which services a fault kind applies to.
+    index_extras: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.faults = Faults(set(self.services), dict(self.extra_fault_kinds))
+        self.faults = Faults(set(self.services), dict(self.extra_fault_kinds), refuse=self.fault_refusal)
         self._listeners: dict[str, _Listener] = {}
         self._control: web.AppRunner | None = None
         ports = iter(range(self.base_port, self.base_port + 1000))
@@ -186,6 +196,8 @@ class SimStack:
             if fault == "hang":
                 await asyncio.sleep(_HANG_SECONDS)
             if fault == "error":
+                if self.error_response is not None:
+                    return self.error_response(service)
                 return web.json_response({"detail": "Internal Server Error (simulated)"}, status=500)
             if fault == "garbage":
                 return web.Response(body=b'{"status": "heal', content_type="application/json")
@@ -201,7 +213,8 @@ class SimStack:
                 return web.json_response(bodies.es_cluster_health(color))
             return web.json_response(bodies.health(name, status))
 
-        app.router.add_get(service.health_path or "/health", health)
+        if self.builtin_health:
+            app.router.add_get(service.health_path or "/health", health)
         for factory in self.route_factories:
             for method, path, handler in factory(self, service):
                 app.router.add_route(method, path, handler)
@@ -210,8 +223,10 @@ class SimStack:
     # -- control -------------------------------------------------------------------------------
     async def _h_index(self, request: web.Request) -> web.Response:
         return web.json_response({
+            "profile": self.profile,
             "services": {n: self.url(n) for n in self._listeners},
             "fault_kinds": self.faults.kinds(),
+            **self.index_extras,
             "usage": "PUT /faults/{service}/{kind}; DELETE /faults/{service}[/{kind}]; DELETE /faults; "
                      "GET /clock; POST /clock/advance?seconds=N",
         })

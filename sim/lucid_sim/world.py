@@ -92,10 +92,10 @@ NODES = tuple(f"{hashlib.md5(f'node-{i}'.encode()).hexdigest()[:8]}-0000-4000-80
               for i in range(8))
 
 
-def mint_token(ttl: float, subject: str = "lucid-exporter", role: str = "read_only") -> str:
+def mint_token(ttl: float, subject: str = "lucid-exporter", role: str = "read_only", **claims: str) -> str:
     """An HS256 JWT signed with the sim's key, expiring ``ttl`` seconds from now."""
     now = int(time.time())
-    return jwt.encode({"sub": subject, "role": role, "iat": now, "exp": int(now + ttl)}, SIM_JWT_SECRET,
+    return jwt.encode({"sub": subject, "role": role, **claims, "iat": now, "exp": int(now + ttl)}, SIM_JWT_SECRET,
                       algorithm="HS256")
 
 
@@ -110,28 +110,27 @@ def check_token(token: str, advanced: float = 0.0) -> bool:
 
 
 @dataclass
-class World:
+class Life:
+    """The sim's life on its clock: the faults now active and since when, and the periodic events
+    (``tickers``) that a fault stalls. Each personality's world is one (``World`` answers as the
+    guide's examples, ``real.state.RealWorld`` as the real code)."""
+
     stack: SimStack | None = None
     slot_seconds: float = 5.0
-    token_ttl: float = 30 * 86400.0  # a monitoring token lives for weeks; alerts warn 7 days ahead
     t0: float = field(default_factory=time.time)
 
     def __post_init__(self) -> None:
-        self.token = mint_token(self.token_ttl)
         self.advanced = 0.0  # seconds the sim's clock was made to pass at once
         self._since: dict[tuple[str, str], float] = {}  # active fault -> when it was set
-        self._hits: dict[str, list[float]] = {}
-        # Each stalling event keeps its own rhythm: blocks, anchors and sessions once a slot,
-        # chunks ten times a slot, resource samples every second (collection_interval 1),
-        # TRON blocks every 3 s.
-        slot = self.slot_seconds
-        self._tickers: dict[str, Ticker] = {
-            "chain": Ticker(slot), "anchoring": Ticker(slot), "pipeline": Ticker(slot), "chunks": Ticker(slot / 10),
-            "monitor": Ticker(1.0),
-            # The TRON client does not make blocks, it follows the TRON network's: reconnected,
-            # it reports the network's latest block at once, so its height jumps.
-            "tron-client": Ticker(TRON_BLOCK_SECONDS, catches_up=True),
-        }
+        self._tickers: dict[str, Ticker] = self.tickers()
+
+    def tickers(self) -> dict[str, Ticker]:
+        """The stallable events, by name."""
+        return {}
+
+    def stalls(self, name: str) -> tuple[tuple[str, str], ...]:
+        """The (service, fault kind) pairs that stall the event ``name``."""
+        return ()
 
     def attach(self, stack: SimStack) -> None:
         """Follow ``stack``'s faults (from the moment they are set) and its clock."""
@@ -152,7 +151,7 @@ class World:
         for key in self._since.keys() - active:
             del self._since[key]
         for name, ticker in self._tickers.items():
-            ticker.follow(self._tick(ticker.period, now), STALLS[name] in active)
+            ticker.follow(self._tick(ticker.period, now), any(pair in active for pair in self.stalls(name)))
 
     def advance(self, seconds: float) -> None:
         """Make ``seconds`` of the sim's life pass at once: everything that has happened moves that
@@ -162,7 +161,6 @@ class World:
         self.advanced += seconds
         self.t0 -= seconds  # every tick is counted from t0
         self._since = {key: t - seconds for key, t in self._since.items()}
-        self._hits = {client: [h - seconds for h in hits] for client, hits in self._hits.items()}
 
     def fault(self, service: str, kind: str) -> bool:
         self.follow_faults()
@@ -188,6 +186,36 @@ class World:
     def slots(self) -> int:
         """Slots since the sim's start."""
         return self._tick(self.slot_seconds)
+
+
+@dataclass
+class World(Life):
+    token_ttl: float = 30 * 86400.0  # a monitoring token lives for weeks; alerts warn 7 days ahead
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.token = mint_token(self.token_ttl)
+        self._hits: dict[str, list[float]] = {}
+
+    def tickers(self) -> dict[str, Ticker]:
+        # Each stalling event keeps its own rhythm: blocks, anchors and sessions once a slot,
+        # chunks ten times a slot, resource samples every second (collection_interval 1),
+        # TRON blocks every 3 s.
+        slot = self.slot_seconds
+        return {
+            "chain": Ticker(slot), "anchoring": Ticker(slot), "pipeline": Ticker(slot), "chunks": Ticker(slot / 10),
+            "monitor": Ticker(1.0),
+            # The TRON client does not make blocks, it follows the TRON network's: reconnected,
+            # it reports the network's latest block at once, so its height jumps.
+            "tron-client": Ticker(TRON_BLOCK_SECONDS, catches_up=True),
+        }
+
+    def stalls(self, name: str) -> tuple[tuple[str, str], ...]:
+        return (STALLS[name],)
+
+    def advance(self, seconds: float) -> None:
+        super().advance(seconds)
+        self._hits = {client: [h - seconds for h in hits] for client, hits in self._hits.items()}
 
     # -- blockchain -----------------------------------------------------------------------------
     def chain(self) -> tuple[int, float, bool]:

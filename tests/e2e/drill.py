@@ -262,6 +262,23 @@ def wait_quiet(mon: Monitoring, timeout: float = 180) -> None:
                what=f"a quiet stack (still: {sorted({a['labels']['alertname'] for a in mon.alerts()})})")
 
 
+def healthy_window(mon: Monitoring, seconds: float = 2 * (FOR_SECONDS + 2 * SCRAPE_SECONDS)) -> list[str]:
+    """Alerts pending or firing (or reaching the webhook) over a window on the healthy stack, long
+    enough for every drill rule to pass its for: twice over. The drills' fixtures run it before any
+    fault, so that the test reading it holds in any order. Before its first scrapes Prometheus sees no
+    exporter (LucidExporterAbsent goes pending): the window starts once the stack is quiet."""
+    wait_quiet(mon)
+    start = time.time()
+    seen: set[str] = set()
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        seen |= {a["labels"]["alertname"] for a in mon.alerts() if not ignored(a)}
+        time.sleep(1)
+    seen |= {a["labels"]["alertname"] for _, a in mon.webhook.alerts_between(start, time.time(), "firing")
+             if not ignored(a)}
+    return sorted(seen)
+
+
 def _forbidden(row: Row, alert: Mapping[str, Any]) -> bool:
     labels = alert["labels"]
     return any(labels.get("alertname") == f or (f.startswith("cluster:") and labels.get("cluster") == f[8:])

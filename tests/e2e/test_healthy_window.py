@@ -27,7 +27,8 @@ from ..servers_docker import DockerEnv, docker_env, start_docker_sim  # noqa: F4
 from ..support import wait_until
 from .monitoring import Monitoring, shipped_rules, start_monitoring
 
-pytestmark = [pytest.mark.e2e, pytest.mark.drill]
+# The docker engine is shared: one xdist worker runs every test that uses it (see tests/conftest.py).
+pytestmark = [pytest.mark.e2e, pytest.mark.drill, pytest.mark.xdist_group("docker")]
 
 HEALTHY_WINDOW_SECONDS = 600
 SCRAPE_INTERVAL, SCRAPE_TIMEOUT, EVALUATION_INTERVAL = "15s", "10s", "15s"

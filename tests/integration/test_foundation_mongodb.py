@@ -111,10 +111,13 @@ def test_mongodb_missing_sessions_index_shows_zero(exporter: Exporter) -> None:
 
 def test_mongodb_index_created_later_is_seen(exporter: Exporter, mongo: SecantusServer) -> None:
     c = mongo.client()
-    c.lucid.sessions.create_index([("user_id", 1), ("created_at", 1)])
-    c.close()
-    s = probe(exporter)
-    assert value(s, "lucid_mongodb_index_present", collection="sessions", index="user_id_1_created_at_1") == 1
+    try:
+        c.lucid.sessions.create_index([("user_id", 1), ("created_at", 1)])
+        s = probe(exporter)
+        assert value(s, "lucid_mongodb_index_present", collection="sessions", index="user_id_1_created_at_1") == 1
+    finally:  # the module's other tests expect the guide's missing sessions index
+        c.lucid.sessions.drop_index("user_id_1_created_at_1")
+        c.close()
 
 
 def test_mongodb_no_new_connection_per_scrape(exporter: Exporter) -> None:
@@ -125,15 +128,25 @@ def test_mongodb_no_new_connection_per_scrape(exporter: Exporter) -> None:
     assert value(s, "lucid_mongodb_connections_created_total") == first
 
 
-def test_mongodb_stopped_goes_down_with_reason_and_comes_back(exporter: Exporter, mongo: SecantusServer) -> None:
-    assert value(probe(exporter), "lucid_mongodb_up") == 1
-    mongo.stop()
-    s = probe(exporter)
-    assert value(s, "lucid_mongodb_up") == 0
-    assert value(s, "lucid_service_up", service="mongodb") == 0
-    assert (value(s, "lucid_probe_errors_total", probe="mongodb", reason="refused") or 0) >= 1
+def test_mongodb_stopped_goes_down_with_reason_and_comes_back(tmp_path: Path) -> None:
+    # Its own server: a restarted in-memory SecantusDB comes back empty, which the module's other
+    # tests must not see.
+    (tmp_path / "restarted").mkdir()
+    mongo = SecantusServer(tmp_path / "restarted")
     mongo.start()
-    wait_until(lambda: value(probe(exporter), "lucid_mongodb_up") == 1, timeout=20, what="mongodb up again")
+    exporter = start_exporter(tmp_path, exporter_config(mongo))
+    try:
+        assert value(probe(exporter), "lucid_mongodb_up") == 1
+        mongo.stop()
+        s = probe(exporter)
+        assert value(s, "lucid_mongodb_up") == 0
+        assert value(s, "lucid_service_up", service="mongodb") == 0
+        assert (value(s, "lucid_probe_errors_total", probe="mongodb", reason="refused") or 0) >= 1
+        mongo.start()
+        wait_until(lambda: value(probe(exporter), "lucid_mongodb_up") == 1, timeout=20, what="mongodb up again")
+    finally:
+        exporter.proc.stop()
+        mongo.stop()
 
 
 # ------------------------------------------------------------------ with --auth

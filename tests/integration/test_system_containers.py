@@ -17,7 +17,8 @@ from ..conftest import start_exporter
 from ..servers_docker import DockerEnv, docker_env, run_probe, val  # noqa: F401 - fixture
 from ..support import scrape, value, wait_until
 
-pytestmark = pytest.mark.integration
+# The docker engine is shared: one xdist worker runs every test that uses it (see tests/conftest.py).
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("docker")]
 
 
 def _svc(name: str, cluster: str, container: str) -> Service:

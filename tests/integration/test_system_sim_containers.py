@@ -2,12 +2,15 @@
 engine, and the exporter's docker, network and log metrics see a healthy stack, then each
 container fault of the drill (stopped, error burst, restart loop, TRON isolation breach).
 
-The sim's containers have the catalogue's fixed names: one module-scoped sim, tests in order."""
+The sim's containers have the catalogue's fixed names: one module-scoped sim. The healthy stack is
+read once, when the module's fixture has started it and before any test injects a fault, so that
+the tests hold in any order."""
 
 from __future__ import annotations
 
 import asyncio
 import copy
+import dataclasses
 import os
 import socket
 import subprocess
@@ -27,7 +30,8 @@ from ..conftest import Exporter, Sim, start_exporter
 from ..servers_docker import DockerEnv, docker_env, run_probe, start_docker_sim, val  # noqa: F401 - fixture
 from ..support import SIM, Series, scrape, sim_ports, value, wait_until
 
-pytestmark = pytest.mark.integration
+# The docker engine is shared: one xdist worker runs every test that uses it (see tests/conftest.py).
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("docker")]
 
 CATALOGUE = default_catalogue()
 CONTAINERS = sorted(s.container for s in CATALOGUE.values())
@@ -41,6 +45,7 @@ class Stack:
     sim: Sim
     exporter: Exporter
     stale_id: str
+    healthy: Series = dataclasses.field(default_factory=dict)  # /metrics before any fault
 
     @property
     def metrics(self) -> str:
@@ -88,7 +93,12 @@ def stack(docker_env: DockerEnv, tmp_path_factory: pytest.TempPathFactory) -> It
         config["docker"].update(min_interval_seconds=0.5, disk_usage_min_interval_seconds=0.5)
         config["logs"] = {**config["logs"], "min_interval_seconds": 0.5}
         exporter = start_exporter(tmp, config)
-        yield Stack(docker_env, sim, exporter, stale["Id"])
+        stack = Stack(docker_env, sim, exporter, stale["Id"])
+        stack.until("lucid_containers_watched", lambda v: v == len(CONTAINERS), "every container watched")
+        stack.until("lucid_log_slow_lines_total", lambda v: v >= 1, "start-up lines read",
+                    container="lucid-admin-interface")
+        stack.healthy = stack.scrape()
+        yield stack
     finally:
         if exporter is not None:
             exporter.proc.stop()
@@ -112,8 +122,7 @@ def test_a_crashed_sims_leftover_container_is_removed(stack: Stack) -> None:
 
 
 def test_healthy_sim_runs_every_catalogue_container(stack: Stack) -> None:
-    stack.until("lucid_containers_watched", lambda v: v == len(CONTAINERS), "every container watched")
-    series = stack.scrape()
+    series = stack.healthy
     for name in CONTAINERS:
         assert value(series, "lucid_container_present", container=name) == 1, name
         assert value(series, "lucid_container_running", container=name) == 1, name
@@ -126,7 +135,7 @@ def test_healthy_sim_runs_every_catalogue_container(stack: Stack) -> None:
 
 
 def test_healthy_sim_has_both_networks_and_tron_isolated(stack: Stack) -> None:
-    series = stack.scrape()
+    series = stack.healthy
     assert value(series, "lucid_docker_network_present", network="lucid-network") == 1
     assert value(series, "lucid_docker_network_present", network="lucid-tron-network") == 1
     assert value(series, "lucid_tron_isolation_violations") == 0
@@ -137,9 +146,7 @@ def test_healthy_sim_has_both_networks_and_tron_isolated(stack: Stack) -> None:
 
 
 def test_healthy_sim_logs_every_log_metric_but_stays_under_the_alert_thresholds(stack: Stack) -> None:
-    stack.until("lucid_log_slow_lines_total", lambda v: v >= 1, "start-up lines read",
-                container="lucid-admin-interface")
-    series = stack.scrape()
+    series = stack.healthy
     for name in CONTAINERS:
         for level in ("ERROR", "WARN", "CRITICAL"):
             assert (value(series, "lucid_log_lines_total", container=name, level=level) or 0) >= 1, (name, level)
