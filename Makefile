@@ -20,7 +20,8 @@ test: setup lint
 # Every fault of the drill table with its timing table, and the healthy stack with the shipped for:
 # for 10 minutes (docs/alerts.md). One process, so that the tables are printed.
 drill: setup
-	$(BIN)/python -m pytest -q -s -p no:cacheprovider tests/e2e/test_fire_drill.py tests/e2e/test_container_drill.py \
+	$(BIN)/python -m pytest -q -s -p no:cacheprovider tests/e2e/test_fire_drill.py tests/e2e/test_lucid_drill.py \
+		tests/e2e/test_container_drill.py \
 		tests/e2e/test_healthy_window.py
 
 unit: setup

@@ -61,16 +61,27 @@ ISSUE_REAL_SERVER_FAULTS: tuple[str, ...] = (
 )
 
 
-def sim_fault_kinds() -> dict[str, str]:
-    """Every fault kind the sim offers: the kinds its command registers (with --docker), and each
-    module's own table (a personality may add its kinds there)."""
+def sim_fault_kinds(profile: str = "guide") -> dict[str, str]:
+    """Every fault kind the sim offers under a personality (``--profile``): the kinds its command
+    registers (with --docker), and, for the guide's, each module's own table."""
     from lucid_sim import cli, containers, faults, host, world
 
     with tempfile.TemporaryDirectory() as data:
-        args = cli.parser().parse_args(["--docker", "--docker-url", "tcp://127.0.0.1:9", "--data-dir", data])
+        args = cli.parser().parse_args(["--profile", profile, "--docker", "--docker-url", "tcp://127.0.0.1:9",
+                                        "--data-dir", data])
         stack, _, _ = cli.build_stack(args)
         registered = stack.faults.kinds()
+    if profile != "guide":
+        return registered
     return {**faults.DESCRIPTIONS, **world.FAULT_KINDS, **host.FAULT_KINDS, **containers.FAULT_KINDS, **registered}
+
+
+def lucid_only_fault_kinds() -> dict[str, str]:
+    """The kinds only the lucid personality offers (the real code's own states: a dependency down inside
+    a health map, a tuple body, a process up but not initialised, ...). The kinds both personalities
+    share are drilled under the guide's."""
+    guide = sim_fault_kinds("guide")
+    return {k: v for k, v in sim_fault_kinds("lucid").items() if k not in guide}
 
 
 @dataclass(frozen=True)
@@ -93,7 +104,7 @@ class Row:
     target: str  # the service (sim) or server the fault is injected into
     expect: tuple[Expect, ...]  # () : pages nothing
     batch: str
-    stack: Literal["sim", "docker"] = "sim"
+    stack: Literal["sim", "docker", "lucid"] = "sim"  # lucid: the sim's lucid personality (the real code)
     forbid: tuple[str, ...] = ()  # alerts that must not fire with it; "cluster:<name>" forbids a whole cluster
     advance: float = 0.0  # seconds of sim time made to pass once injected (Sim.advance)
     observe: float = 0.0  # a row that pages nothing is watched for this long (seconds)
@@ -226,6 +237,38 @@ ROWS: tuple[Row, ...] = (
         "containers", "docker"),
     Row("tron_isolation_breach", "api-gateway", (
         _e("LucidTronIsolationViolated", "tron-network-connection-failures"),), "containers", "docker"),
+    # -- the lucid personality's own kinds (lucid-sim --profile lucid, status.profile: lucid) -----------
+    # The session controller reports its peers (recorder, processor, ...): degraded while one is down,
+    # which is that peer's outage, paged once.
+    Row("not_initialized", "session-recorder", (
+        _e("LucidServiceDown", _svc_problem("session-recorder"), service="session-recorder"),), "lucid-1", "lucid",
+        forbid=("LucidServiceDegraded",)),
+    Row("database_down", "auth-service", (
+        _e("LucidServiceMongoDBDependencyDown", "mongodb-connection-failures", service="auth-service"),),
+        "lucid-1", "lucid", forbid=("LucidAuthServiceDegraded", "LucidAuthServiceDown")),
+    Row("tuple_unhealthy", "payout-router", (
+        _e("LucidServiceDown", _svc_problem("payout-router"), service="payout-router"),), "lucid-1", "lucid"),
+    Row("processor_stopped", "chunk-processor", (
+        _e("LucidChunkProcessorDown", _svc_problem("chunk-processor"), service="chunk-processor"),),
+        "lucid-1", "lucid", forbid=("LucidServiceDegraded",)),
+    Row("trusted_hosts_unset", "admin-interface", (
+        _e("LucidAdminInterfaceDown", _svc_problem("admin-interface"), service="admin-interface"),),
+        "lucid-1", "lucid"),
+    Row("redis_down", "auth-service", (
+        _e("LucidServiceRedisDependencyDown", "redis-connection-failures", service="auth-service"),),
+        "lucid-2", "lucid", forbid=("LucidAuthServiceDegraded", "LucidAuthServiceDown")),
+    # The standalone app returns ({status: degraded, ...}, 503): FastAPI serves the tuple with HTTP 200,
+    # but the service meant 503, and the health probe reads it so (probes/health.py): down, not degraded.
+    Row("tuple_degraded", "usdt-manager", (
+        _e("LucidUSDTManagerDown", _svc_problem("usdt-manager"), service="usdt-manager"),), "lucid-2", "lucid"),
+    Row("hardware_wallet_unavailable", "auth-service", (
+        _e("LucidHardwareWalletUnavailable", "hardware-wallet-connection-issues", state="unavailable"),),
+        "lucid-3", "lucid", forbid=("LucidAuthServiceDegraded",)),
+    Row("hardware_wallet_error", "auth-service", (
+        _e("LucidHardwareWalletUnavailable", "hardware-wallet-connection-issues", state="error"),),
+        "lucid-4", "lucid", forbid=("LucidAuthServiceDegraded",)),
+    # Off by choice (ENABLE_HARDWARE_WALLET=false), not down: nothing about the auth service pages.
+    Row("hardware_wallet_disabled", "auth-service", (), "lucid-5", "lucid", forbid=("cluster:auth",), observe=30.0),
 )
 
 
@@ -378,6 +421,9 @@ def table(outcomes: Iterable[Outcome]) -> str:
 
 
 def print_table(title: str, outcomes: Sequence[Outcome]) -> None:
+    """The table in the drill table's order, whatever order the batches ran in (pytest-randomly)."""
+    order = {id(r): i for i, r in enumerate(ROWS)}
+    outcomes = sorted(outcomes, key=lambda o: order[id(o.row)])
     if outcomes:
         print(f"\n{title} (for: {FOR_SECONDS} s, windows x{WINDOW_SCALE:g} (>= {MIN_WINDOW_SECONDS} s), "
               f"scrape every {SCRAPE_SECONDS} s):\n{table(outcomes)}", flush=True)

@@ -14,10 +14,21 @@ from ..e2e import drill
 def test_every_fault_kind_of_the_sim_has_a_drill_row() -> None:
     kinds = drill.sim_fault_kinds()
     assert {"down", "consensus_stall", "backup_stale", "container_stopped"} <= set(kinds)
-    drilled = {r.fault for r in drill.ROWS if not r.real}
+    drilled = {r.fault for r in drill.ROWS if not r.real and r.stack != "lucid"}
     missing = sorted(set(kinds) - drilled)
     assert not missing, f"sim fault kinds without a drill row in tests/e2e/drill.py: {missing}"
     assert drilled <= set(kinds), f"drill rows for kinds the sim does not offer: {sorted(drilled - set(kinds))}"
+    lucid = {r.fault for r in drill.ROWS if r.stack == "lucid"}
+    assert lucid <= set(drill.sim_fault_kinds("lucid"))
+
+
+def test_every_fault_kind_only_the_lucid_personality_offers_has_a_drill_row_under_it() -> None:
+    kinds = drill.lucid_only_fault_kinds()
+    drilled = {r.fault for r in drill.ROWS if r.stack == "lucid"}
+    missing = sorted(set(kinds) - drilled)
+    assert not missing, f"lucid personality fault kinds without a drill row (stack lucid): {missing}"
+    guide = drill.sim_fault_kinds("guide")
+    assert not {r.fault for r in drill.ROWS if r.stack != "lucid" and not r.real} - set(guide)
 
 
 def test_every_real_server_fault_of_the_issue_has_a_drill_row() -> None:
@@ -37,15 +48,16 @@ def test_every_expected_alert_is_a_shipped_rule_of_that_problem() -> None:
 
 
 def test_only_a_fault_that_pages_nothing_has_no_expected_alert() -> None:
-    """Pages nothing: a full Redis that evicts (the guide's allkeys-lru), watched for a while."""
+    """Pages nothing: a full Redis that evicts (the guide's allkeys-lru), a hardware wallet switched off
+    (ENABLE_HARDWARE_WALLET=false), each watched for a while."""
     silent = [r for r in drill.ROWS if not r.expect]
-    assert [r.fault for r in silent] == ["redis_full_allkeys_lru"]
+    assert [r.fault for r in silent] == ["redis_full_allkeys_lru", "hardware_wallet_disabled"]
     assert all(r.observe > drill.FOR_SECONDS and r.forbid for r in silent)
 
 
 def test_rows_of_a_batch_touch_different_targets_or_page_different_alerts() -> None:
     """A batch injects its rows together: each expected alert must be told apart by name and labels."""
-    for stack in ("sim", "docker"):
+    for stack in ("sim", "docker", "lucid"):
         for batch in drill.batches(stack):
             keys = Counter((e.alert, tuple(sorted(e.labels.items()))) for r in drill.rows_of(batch) for e in r.expect)
             assert not [k for k, n in keys.items() if n > 1], f"batch {batch}: {keys}"
