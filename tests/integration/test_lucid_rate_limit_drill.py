@@ -1,7 +1,7 @@
 """Rate Limiting Not Working, drilled against the real gateway's behaviour: a working gateway that sends
 X-RateLimit-* only on its 429 does not page; one whose start-up line says its limiter is disabled pages.
 
-The gateway's HTTP side is tests/lucid_fake.py; its container (whose log holds the start-up line
+The gateway's HTTP side is ``lucid-sim --profile lucid``; its container (whose log holds the start-up line
 ``RateLimitMiddleware initialized (enabled=..., rpm=...)``, as the real middleware logs it) runs on a
 real Docker engine. Run under the shared docker lock:
 ``flock /tmp/lucid-docker.lock .venv/bin/python -m pytest -q tests/integration/test_lucid_rate_limit_drill.py``.
@@ -26,7 +26,7 @@ from lucid_exporter.inventory import Service
 from lucid_exporter.probes.docker import shared_access
 from lucid_exporter.probes.gateway import RateLimiterStartupProbe
 
-from ..lucid_fake import LucidFake
+from ..conftest import Sim, start_sim
 from ..servers_docker import DockerEnv, docker_env, run_probe, val  # noqa: F401 - fixture
 from ..support import EXPORTER
 
@@ -54,10 +54,10 @@ def run_gateway(env: DockerEnv, suffix: str, line: str | None) -> str:
 
 
 @pytest.fixture(scope="module")
-def fake() -> Iterator[LucidFake]:
-    f = LucidFake().start()
-    yield f
-    f.stop()
+def lucid(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sim]:
+    sim = start_sim(tmp_path_factory.mktemp("drill-sim"), profile="lucid")
+    yield sim
+    sim.proc.stop()
 
 
 def _probe(env: DockerEnv, container: str) -> tuple[RateLimiterStartupProbe, config.Settings]:
@@ -122,14 +122,15 @@ def _doctor(tmp: Path, cfg: dict[str, Any]) -> dict[str, Any]:
     return json.loads(r.stdout)  # type: ignore[no-any-return]
 
 
-def test_drill_through_the_exporter_working_then_limiter_off(docker_env: DockerEnv, fake: LucidFake,  # noqa: F811
+def test_drill_through_the_exporter_working_then_limiter_off(docker_env: DockerEnv, lucid: Sim,  # noqa: F811
                                                              tmp_path: Path) -> None:
-    """The whole exporter (doctor --target api-gateway), the gateway's HTTP side on the fake and its log
-    in a real container: headers only on 429 and enabled=True -> nothing; enabled=False -> the page."""
+    """The whole exporter (doctor --target api-gateway), the gateway's HTTP side on the lucid sim and its
+    log in a real container: headers only on 429 and enabled=True -> nothing; enabled=False -> the page."""
     for suffix, enabled, expected in (("drill-on", True, False), ("drill-off", False, True)):
         container = run_gateway(docker_env, suffix, startup_line(enabled))
-        cfg = fake.config()
-        cfg["services"]["api-gateway"] = {"url": fake.url("api-gateway"), "container": container}
+        cfg = dict(lucid.config)
+        gateway = {"url": lucid.config["services"]["api-gateway"]["url"], "container": container}
+        cfg["services"] = {**lucid.config["services"], "api-gateway": gateway}
         cfg["docker"] = {"base_url": docker_env.base_url}
         cfg["logs"] = {"enabled": True}
         report = _doctor(tmp_path, cfg)

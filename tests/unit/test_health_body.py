@@ -93,9 +93,23 @@ def test_a_hardware_wallet_unavailable_degrades_auth_and_disabled_does_not() -> 
     assert all(s.labels["state"] in DEPENDENCY_STATES for s in samples if "state" in s.labels)
 
 
-def test_wallet_manager_healthy_with_a_database_error_is_degraded_with_the_dependency_at_0() -> None:
-    j = judge(body("wallet_manager_database_error"), "application/json")
+def test_healthy_with_a_database_error_is_degraded_with_the_dependency_at_0() -> None:
+    """A body that says healthy beside a dependency field in error (the issue's report) is degraded, the
+    dependency at 0: the status is not believed over the dependency."""
+    j = judge(body("healthy_with_database_error"), "application/json")
     assert j.verdict == "degraded" and "error: ServerSelectionTimeoutError" in j.detail
+    samples = dependency_samples("some-service", j.dependencies)
+    assert [(s.labels["dependency"], s.value) for s in samples if s.name == "lucid_service_dependency_up"] == [
+        ("database", 0.0)]
+
+
+def test_the_wallet_manager_with_a_database_error_is_unhealthy_with_the_dependency_at_0() -> None:
+    """The real wallet manager says unhealthy beside ``database: "error: ..."`` (with HTTP 200:
+    wallet_manager_main.py computes a 503 and never uses it)."""
+    j = judge(body("wallet_manager_database_error"), "application/json")
+    assert j.verdict == "unhealthy"
+    assert [(d.name, d.state, d.raw.startswith("error: ServerSelectionTimeoutError")) for d in j.dependencies] == [
+        ("database", "error", True)]
     samples = dependency_samples("wallet-manager", j.dependencies)
     assert [(s.labels["dependency"], s.value) for s in samples if s.name == "lucid_service_dependency_up"] == [
         ("database", 0.0)]
