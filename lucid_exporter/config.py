@@ -562,8 +562,9 @@ class NetworkConfig(Section):
     dns: bool = Field(True, description="resolve every catalogue host name")
     extra_dns_names: list[str] = Field(default_factory=list, description="more names to resolve")
     tcp_targets: list[str] = Field(
-        default_factory=lambda: ["lucid-xrdp:13389", "lucid-xrdp:14389"],
-        description="host:port to connect to (the guide's RDP port range bounds by default)",
+        default_factory=lambda: ["lucid-mongodb:27017", "lucid-redis:6379", "lucid-xrdp:13389", "lucid-xrdp:14389"],
+        description="host:port to connect to (by default the guide's inter-service checks, curl "
+                    "lucid-mongodb:27017 and lucid-redis:6379, and its RDP port range bounds)",
     )
     timeout_seconds: float = Field(3.0, gt=0, description="per name / per connect timeout")
 

@@ -42,6 +42,7 @@ class ProbeResult:
     reason: str = ""
     message: str = ""
     cached: bool = False
+    timeout: float = 0.0  # the timeout this run was given (configured, capped by the scrape budget)
 
 
 @dataclass
@@ -130,7 +131,8 @@ class Engine:
             # shield: a scrape that gives up does not cancel the run another scrape shares.
             return await asyncio.wait_for(asyncio.shield(slot.task), timeout=budget + 0.05)
         except TimeoutError:
-            return self._failure(probe, time.monotonic() - now, "timeout", "scrape budget exhausted", slot)
+            return self._failure(probe, time.monotonic() - now, "timeout", "scrape budget exhausted", slot,
+                                 timeout=budget)
 
     async def _run(self, probe: Probe, budget: float, slot: _Slot) -> ProbeResult:
         assert self._http is not None
@@ -143,24 +145,25 @@ class Engine:
             except asyncio.CancelledError:
                 raise
             except ProbeError as e:
-                res = self._failure(probe, time.monotonic() - start, e.reason, e.message, slot, e.samples)
+                res = self._failure(probe, time.monotonic() - start, e.reason, e.message, slot, e.samples,
+                                    timeout=timeout)
             except TimeoutError:
                 res = self._failure(probe, time.monotonic() - start, "timeout",
-                                    f"no answer within {timeout:.1f}s", slot)
+                                    f"no answer within {timeout:.1f}s", slot, timeout=timeout)
             except Exception as e:  # a probe bug or an unexpected reply must not break the scrape
                 reason, message = classify(e)
-                res = self._failure(probe, time.monotonic() - start, reason, message, slot)
+                res = self._failure(probe, time.monotonic() - start, reason, message, slot, timeout=timeout)
             else:
                 duration = time.monotonic() - start
                 if slot.last is not None and not slot.last.success:
                     log.info("probe recovered", extra={"probe": probe.kind, "target": probe.target})
-                res = ProbeResult(probe, samples, True, duration, time.time(), time.monotonic())
+                res = ProbeResult(probe, samples, True, duration, time.time(), time.monotonic(), timeout=timeout)
                 slot.last_success_at = res.finished_at
         slot.last = res
         return res
 
     def _failure(self, probe: Probe, duration: float, reason: str, message: str, slot: _Slot,
-                 samples: list[Sample] | None = None) -> ProbeResult:
+                 samples: list[Sample] | None = None, timeout: float = 0.0) -> ProbeResult:
         message = redact(message)
         key = (probe.kind, probe.target, reason)
         self._errors[key] = self._errors.get(key, 0) + 1
@@ -174,7 +177,7 @@ class Engine:
         except Exception:  # failure_samples is simple, but it must never raise out either
             extra = []
         res = ProbeResult(probe, [*(samples or []), *extra], False, duration, time.time(),
-                          time.monotonic(), reason, message)
+                          time.monotonic(), reason, message, timeout=timeout)
         slot.last = res
         return res
 
@@ -186,6 +189,12 @@ class Engine:
                              "1 when the probe's last run succeeded", **lbl))
             out.append(gauge("lucid_probe_duration_seconds", r.duration,
                              "Duration of the probe's last run", **lbl))
+            if r.timeout > 0:
+                # The near-timeout alert compares the duration with this, not with a fixed number:
+                # the timeout depends on the configuration and on the scrape's own timeout.
+                out.append(gauge("lucid_probe_timeout_seconds", r.timeout,
+                                 "Timeout the probe's last run was given (configured, capped by the scrape "
+                                 "budget)", **lbl))
             last_ok = self._slots[id(r.probe)].last_success_at
             if last_ok:
                 out.append(gauge("lucid_probe_last_success_timestamp_seconds", last_ok,

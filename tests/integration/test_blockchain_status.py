@@ -94,7 +94,8 @@ def test_session_anchoring_failures_show_a_pending_backlog_and_no_new_anchor(sta
         reason = stack.refused("session-anchoring", "anchoring_backlog")
         assert reason.startswith("not expressible: the real anchoring status is a constant")
         # Anchoring is the blockchain API itself, and no route lists the Merkle trees.
-        assert stack.blind("anchoring_blockchain_status", "lucid_anchoring_blockchain_connected") == set()
+        assert stack.blind("anchoring_blockchain_status", "lucid_anchoring_blockchain_connected") == \
+            {"LucidAnchoringBlockchainDisconnected"}
         assert stack.blind("anchoring_merkle_trees", "lucid_anchoring_merkle_trees") == set()
         return
     assert value(before, "lucid_anchoring_blockchain_connected") == 1

@@ -21,7 +21,7 @@ def test_node_registration_failures_node_status_not_updating_shows_fewer_registe
     assert value(after, "lucid_nodes_registered") == 7
 
 
-POOT_ALERTS = {"LucidPoOTScoresMissing", "LucidPoOTScoresCollapsed"}
+POOT_ALERTS = {"LucidPoOTScoresMissing", "LucidPoOTScoresInvalid"}
 
 
 def _poot_is_blind(stack: Stack) -> None:

@@ -53,7 +53,7 @@ def test_session_pipeline_failures_sessions_not_processed_show_no_state_change(s
         assert after.pop("created") > before.pop("created")
         assert after == before
         assert stack.blind("pipeline_status", "lucid_pipeline_last_transition_timestamp_seconds",
-                           "lucid_pipeline_sessions_processed_total") == set()
+                           "lucid_pipeline_sessions_processed_total") == {"LucidSessionPipelineStuck"}
         return
     last = value(second, "lucid_pipeline_last_transition_timestamp_seconds")
     before = value(first, "lucid_pipeline_last_transition_timestamp_seconds")

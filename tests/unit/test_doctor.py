@@ -100,7 +100,7 @@ def test_doctor_finds_what_each_alert_pages_for_with_its_problem_and_sentence(ru
     results, now = _round_at(rule.fires)
     d = diagnose(results, SETTINGS, now=now)
     if rule.name in d.needs_history:
-        assert re.search(r"\b(rate|increase|deriv)\(|\boffset\b", rule.expr), rule.name
+        assert re.search(r"\b(rate|increase|deriv|\w+_over_time)\(|\boffset\b", rule.expr), rule.name
         return
     fired = _fired(d, rule.name)
     assert fired, f"{rule.name}: the firing case does not fire in doctor"
