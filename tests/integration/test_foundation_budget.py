@@ -56,7 +56,7 @@ def test_hung_store_times_out_inside_the_scrape_budget(silent_port: int, tmp_pat
         start = time.monotonic()
         s = scrape(f"{exp.url}/probe?target={store}", timeout_header=2.5)
         took = time.monotonic() - start
-        assert took < 3.5, took
+        assert took < 4.5, took  # the 2.5 s budget cut it, not the 5 s connect or 10 s probe timeout
         assert value(s, f"lucid_{store}_up") == 0
         assert value(s, "lucid_probe_success", probe=store, target=store) == 0
         assert (value(s, "lucid_probe_errors_total", probe=store, reason="timeout") or 0) >= 1
