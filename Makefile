@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 10097
 
-.PHONY: setup test lint unit drill demo bench bench-logs clean
+.PHONY: setup test lint unit drill healthy-window demo bench bench-logs clean
 
 setup:
 	@scripts/setup.sh
@@ -24,6 +24,10 @@ drill: setup
 	$(BIN)/python -m pytest -q -s -p no:cacheprovider tests/e2e/test_fire_drill.py tests/e2e/test_lucid_drill.py \
 		tests/e2e/test_container_drill.py \
 		tests/e2e/test_healthy_window.py
+
+# The healthy stack with the shipped rules for 10 minutes, alone (CI runs it after make test).
+healthy-window: setup
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/e2e/test_healthy_window.py
 
 unit: setup
 	$(BIN)/python -m pytest -q tests/unit

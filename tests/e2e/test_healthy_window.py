@@ -11,7 +11,8 @@ whose ``for:`` is longer than the window would fire if the window were longer.
 
 Marked ``drill``: ``make drill`` runs it with the fault drills and prints its result (docs/alerts.md);
 ``make test`` leaves it out (``-m "not drill"``): ten minutes of wall time on the one docker worker would
-triple the suite's time (17 minutes with it against 6 on 2 cores).
+triple the suite's time (17 minutes with it against 6 on 2 cores). CI runs it after ``make test``
+(``make healthy-window`` in ``.ci/run``).
 """
 
 from __future__ import annotations
