@@ -16,6 +16,12 @@ real Prometheus scraping the real exporter and must return data (tests/integrati
 test_dashboards_prometheus.py), and every metric a query names must be in the metric specs.
 The tests regenerate everything and fail when the committed files differ.
 
+Every query is scoped to the ``stack`` variable (a fleet of Lucid stacks behind one Prometheus, the
+``stack`` target label of docs/fleet.md): ``stack_scoped`` adds ``stack=~"$stack"`` to each series
+selector, and ``stack`` to each ``by (...)`` and ``on (...)`` list, so a panel over several stacks
+shows each stack's series apart; a plain ``count(...)`` or ``sum(...)`` is the total of the stacks
+selected. The stack variable comes right after the data source on every dashboard.
+
 Clusters, their titles, the guide's problems and the metric specs come from the catalogue
 (lucid_exporter/catalogue/); a query naming a metric missing from metrics.yaml stops the
 generation.
@@ -64,7 +70,7 @@ SEVERITIES: tuple[str, ...] = ("critical", "warning", "info")
 # ---------------------------------------------------------------------------------------------
 # PromQL metric names (also used by the tests), read with the PromQL parser once Grafana's variables
 # are replaced by values of the right kind.
-_LABEL_VALUES = re.compile(r"label_values\(\s*([^,)]*)")
+_LABEL_VALUES = re.compile(r"label_values\(\s*((?:[^,(){}]|\{[^}]*\})*)")  # the selector, braces and all
 _GRAFANA_INTERVAL = re.compile(r"\$__(rate_interval|interval|range)\b|\$\{__(rate_interval|interval|range)\}")
 _GRAFANA_VAR = re.compile(r"\$\{[^}]*\}|\$\w+|\[\[\w+(?::\w+)?\]\]")
 
@@ -78,6 +84,115 @@ def metric_names(expr: str) -> set[str]:
             return set()
     expr = _GRAFANA_VAR.sub("x", _GRAFANA_INTERVAL.sub("1m", expr))
     return promql.metric_names(expr)
+
+
+# ---------------------------------------------------------------------------------------------
+# The stack of a fleet: every selector of every query gets the stack matcher.
+STACK_MATCHER = 'stack=~"$stack"'
+_AGGREGATIONS = {"sum", "min", "max", "avg", "group", "stddev", "stdvar", "count", "count_values", "bottomk",
+                 "topk", "quantile", "limitk", "limit_ratio"}
+_LABEL_LISTS = {"by", "without", "on", "ignoring", "group_left", "group_right"}
+_NOT_SELECTORS = {"bool", "offset", "and", "or", "unless", "atan2", "inf", "nan"}
+_TOKEN = re.compile(r"""
+    (?P<string>"(?:\\.|[^"\\])*"|'(?:\\.|[^'\\])*'|`[^`]*`)
+  | (?P<range>\[[^\]]*\])
+  | (?P<number>\d[\w.]*)
+  | (?P<ident>[A-Za-z_:][\w:]*)
+  | (?P<space>\s+)
+  | (?P<other>.)
+""", re.S | re.X)
+
+
+def _matching(tokens: list[re.Match[str]], i: int, open_: str, close: str) -> int:
+    """The index of the token closing the bracket opened at ``i``."""
+    depth = 0
+    for j in range(i, len(tokens)):
+        text = tokens[j].group()
+        if tokens[j].lastgroup == "other":
+            depth += (text == open_) - (text == close)
+            if depth == 0:
+                return j
+    raise ValueError(f"unbalanced {open_}{close} in {tokens[0].string!r}")
+
+
+def stack_scoped(expr: str) -> str:
+    """``expr`` with ``stack=~"$stack"`` in every series selector and ``stack`` in every ``by``/``on`` list.
+
+    Read with a small PromQL lexer rather than the parser, which cannot keep Grafana's variables
+    (``[$__rate_interval]``) nor the query's own layout; the tests check the result with the parser."""
+    tokens = list(_TOKEN.finditer(expr))
+    out: list[str] = []
+
+    def next_token(i: int) -> int:
+        j = i + 1
+        while j < len(tokens) and tokens[j].lastgroup == "space":
+            j += 1
+        return j
+
+    def text_at(j: int) -> str:
+        return tokens[j].group() if j < len(tokens) else ""
+
+    def braces(i: int) -> tuple[str, int]:
+        """The selector braces opening at ``i`` with the stack matcher, and the index of their end."""
+        end = _matching(tokens, i, "{", "}")
+        inner = "".join(tok.group() for tok in tokens[i + 1:end]).strip()
+        if any(tok.lastgroup == "ident" and tok.group() == "stack" for tok in tokens[i + 1:end]):
+            return "{" + inner + "}", end
+        return "{" + (f"{inner},{STACK_MATCHER}" if inner else STACK_MATCHER) + "}", end
+
+    i = 0
+    while i < len(tokens):
+        tok, text = tokens[i], tokens[i].group()
+        prev = tokens[i - 1].group() if i else ""
+        if prev == "$":  # a Grafana variable ($name, ${name}) is no selector
+            if text == "{":
+                end = _matching(tokens, i, "{", "}")
+                out.append("".join(t.group() for t in tokens[i:end + 1]))
+                i = end + 1
+            else:
+                out.append(text)
+                i += 1
+            continue
+        if tok.lastgroup == "ident":
+            j = next_token(i)
+            word = text.lower()
+            if word in _LABEL_LISTS and text_at(j) == "(":
+                end = _matching(tokens, j, "(", ")")
+                labels = [t.group() for t in tokens[j + 1:end] if t.lastgroup == "ident"]
+                if word in ("by", "on") and "stack" not in labels:
+                    labels.insert(0, "stack")
+                out.append(text + "".join(t.group() for t in tokens[i + 1:j]) + "(" + ", ".join(labels) + ")")
+                i = end + 1
+                continue
+            if word in _LABEL_LISTS or word in _NOT_SELECTORS or text_at(j) == "(" or (
+                    word in _AGGREGATIONS and text_at(j) in ("by", "without")):
+                out.append(text)
+                i += 1
+                continue
+            if text_at(j) == "{":
+                scoped, end = braces(j)
+                out.append(text + "".join(t.group() for t in tokens[i + 1:j]) + scoped)
+                i = end + 1
+            else:
+                out.append(text + "{" + STACK_MATCHER + "}")
+                i += 1
+            continue
+        if text == "{":  # a selector without a name: {__name__=~"..."}
+            scoped, end = braces(i)
+            out.append(scoped)
+            i = end + 1
+            continue
+        out.append(text)
+        i += 1
+    return "".join(out)
+
+
+def stack_scoped_variable(query: str) -> str:
+    """A ``label_values(selector, label)`` variable query limited to the stacks selected."""
+    m = _LABEL_VALUES.match(query.strip())
+    if not m or not (m.group(1) or "").strip():
+        return query
+    return query.replace(m.group(1), stack_scoped(m.group(1)), 1)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -164,7 +279,8 @@ class Board:
             "datasource": DS, "gridPos": self._place(w, h),
             "fieldConfig": {"defaults": defaults, "overrides": []},
             "options": {**_OPTIONS[kind], **(options or {})},
-            "targets": [{"refId": chr(ord("A") + i), "datasource": DS, "expr": expr, "legendFormat": legend,
+            "targets": [{"refId": chr(ord("A") + i), "datasource": DS, "expr": stack_scoped(expr),
+                         "legendFormat": legend,
                          "range": not instant, "instant": instant, "editorMode": "code"}
                         for i, (expr, legend) in enumerate(targets)],
         }
@@ -190,7 +306,7 @@ class Board:
                 "hide": True, "iconColor": "rgba(0, 211, 255, 1)", "name": "Annotations & Alerts",
                 "type": "dashboard"}]},
             "links": self.links,
-            "templating": {"list": [DATASOURCE_VAR, *self.variables]},
+            "templating": {"list": [DATASOURCE_VAR, STACK_VAR, *self.variables]},
             "panels": self.panels,
         }
 
@@ -216,8 +332,11 @@ DATASOURCE_VAR: dict[str, Any] = {
 }
 
 
-def query_var(name: str, label: str, query: str) -> dict[str, Any]:
-    """A multi-value variable with All = ``.*`` (so ``label=~"$name"`` matches every series)."""
+def query_var(name: str, label: str, query: str, *, scoped: bool = True) -> dict[str, Any]:
+    """A multi-value variable with All = ``.*`` (so ``label=~"$name"`` matches every series); its
+    values are those of the stacks selected unless ``scoped`` is False (the stack variable itself)."""
+    if scoped:
+        query = stack_scoped_variable(query)
     return {
         "name": name, "label": label, "type": "query", "datasource": DS,
         "query": {"query": query, "refId": "PrometheusVariableQueryEditor-VariableQuery"},
@@ -225,6 +344,13 @@ def query_var(name: str, label: str, query: str) -> dict[str, Any]:
         "hide": 0, "includeAll": True, "allValue": ".*", "multi": True, "options": [], "refresh": 2,
         "regex": "", "skipUrlSync": False, "sort": 1,
     }
+
+
+# The stacks of a fleet (the target label ``stack``, docs/fleet.md), from the series every exporter
+# writes on every scrape. A single stack scraped without the label has no value: All (``.*``) then
+# matches its series, which have no stack label either.
+STACK_VAR: dict[str, Any] = query_var("stack", "Stack", "label_values(lucid_exporter_build_info, stack)",
+                                      scoped=False)
 
 
 def dash_url(uid: str) -> str:

@@ -314,3 +314,118 @@ def evaluate(expr: str, samples: Iterable[tuple[str, Mapping[str, str], float]],
     if isinstance(result, float):
         return [] if math.isnan(result) else [Point(frozenset(), result)]
     return [p for p in result if not math.isnan(p.value)]
+
+
+# -- stack safety: what an expression does to the labels that tell one target from another ----------
+TARGET_LABELS = ("stack", "instance")
+"""The labels that tell one exporter's series from another's in a fleet: ``stack`` (a target label set
+by Prometheus relabelling, docs/fleet.md) and ``instance`` (the scrape target)."""
+
+_ABSENT = {"absent", "absent_over_time"}
+_LABEL_WRITERS = {"label_replace", "label_join"}
+
+
+def _is_vector(node: pp.Expr) -> bool:
+    """Whether ``node`` yields an instant vector (a literal, string or scalar() does not)."""
+    if isinstance(node, pp.ParenExpr):
+        return _is_vector(node.expr)
+    if isinstance(node, pp.UnaryExpr):
+        return _is_vector(node.expr)
+    if isinstance(node, pp.NumberLiteral | pp.StringLiteral):
+        return False
+    if isinstance(node, pp.Call):
+        return node.func.name not in ("time", "scalar", "pi")
+    if isinstance(node, pp.BinaryExpr):
+        return _is_vector(node.lhs) or _is_vector(node.rhs)
+    return True
+
+
+def _carries_no_target_labels(node: pp.Expr) -> bool:
+    """absent() and vector() make series of their own, without the labels of any target."""
+    if isinstance(node, pp.ParenExpr | pp.UnaryExpr):
+        return _carries_no_target_labels(node.expr)
+    return isinstance(node, pp.Call) and node.func.name in (*_ABSENT, "vector")
+
+
+def cross_target(expr: str) -> list[str]:
+    """What in ``expr`` combines the series of several targets: each aggregation, each vector
+    matching with ``on``/``ignoring``/``group_left``/``group_right``, each absent(). A rule with any
+    of them is one whose result depends on how the targets of a fleet are told apart, so it gets a
+    promtool case with two stacks. Empty for an expression that works series by series."""
+    found: list[str] = []
+
+    def visit(node: pp.Expr) -> None:
+        if isinstance(node, pp.AggregateExpr):
+            mod = node.modifier
+            how = "" if mod is None else f" {'by' if mod.type == pp.AggModifierType.By else 'without'} " \
+                f"({', '.join(mod.labels)})"
+            found.append(f"{node.op}{how}")
+        elif isinstance(node, pp.Call) and node.func.name in _ABSENT:
+            found.append(f"{node.func.name}()")
+        elif isinstance(node, pp.BinaryExpr) and _is_vector(node.lhs) and _is_vector(node.rhs):
+            bin_mod = node.modifier
+            matching = bin_mod.matching if bin_mod is not None else None
+            card = bin_mod.card if bin_mod is not None else pp.VectorMatchCardinality.OneToOne
+            if matching is not None and (matching.labels or matching.type == pp.LabelModifierType.Include):
+                kind = "on" if matching.type == pp.LabelModifierType.Include else "ignoring"
+                found.append(f"{node.op} {kind} ({', '.join(matching.labels)})")
+            elif card in (pp.VectorMatchCardinality.ManyToOne, pp.VectorMatchCardinality.OneToMany):
+                side = "left" if card == pp.VectorMatchCardinality.ManyToOne else "right"
+                found.append(f"{node.op} group_{side}")
+
+    pp.walk(parse(expr), visit)
+    return found
+
+
+def stack_unsafe(expr: str, keep: tuple[str, ...] = TARGET_LABELS) -> list[str]:
+    """Each place where ``expr`` could lose the labels ``keep`` (by default ``stack`` and ``instance``)
+    or mix the series of two targets, said in one line; empty for a stack-safe expression.
+
+    - an aggregation ``by (...)`` without them, or ``without (...)`` one of them, or with no grouping
+      at all: its result mixes targets and carries no stack;
+    - a vector matching ``on (...)`` without them (the series of one stack would match those of
+      another), or ``ignoring (...)`` one of them; a side made by absent() or vector() carries no
+      target labels and is exempt, absent() itself is reported;
+    - absent(): in a fleet it fires only when every target has lost the series;
+    - label_replace()/label_join() writing one of them, and scalar(), which drops every label.
+    """
+    found: list[str] = []
+    wanted = set(keep)
+
+    def missing(labels: Iterable[str]) -> str:
+        return ", ".join(sorted(wanted - set(labels)))
+
+    def visit(node: pp.Expr) -> None:
+        if isinstance(node, pp.AggregateExpr):
+            mod = node.modifier
+            if mod is None:
+                found.append(f"{node.op}(...) without by/without drops {', '.join(keep)}")
+            elif mod.type == pp.AggModifierType.By and not wanted <= set(mod.labels):
+                found.append(f"{node.op} by ({', '.join(mod.labels)}) drops {missing(mod.labels)}")
+            elif mod.type == pp.AggModifierType.Without and wanted & set(mod.labels):
+                found.append(f"{node.op} without ({', '.join(mod.labels)}) drops "
+                             f"{', '.join(sorted(wanted & set(mod.labels)))}")
+        elif isinstance(node, pp.Call):
+            name = node.func.name
+            if name in _ABSENT:
+                found.append(f"{name}() fires only when no target has the series")
+            elif name == "scalar":
+                found.append("scalar() drops every label")
+            elif name in _LABEL_WRITERS and len(node.args) > 1 and isinstance(node.args[1], pp.StringLiteral) \
+                    and node.args[1].val in wanted:
+                found.append(f"{name}() overwrites {node.args[1].val}")
+        elif isinstance(node, pp.BinaryExpr) and _is_vector(node.lhs) and _is_vector(node.rhs):
+            if _carries_no_target_labels(node.lhs) or _carries_no_target_labels(node.rhs):
+                return
+            bin_mod = node.modifier
+            matching = bin_mod.matching if bin_mod is not None else None
+            if matching is None:
+                return
+            if matching.type == pp.LabelModifierType.Include and not wanted <= set(matching.labels):
+                found.append(f"{node.op} on ({', '.join(matching.labels)}) matches across {missing(matching.labels)}")
+            elif matching.type == pp.LabelModifierType.Exclude and wanted & set(matching.labels):
+                found.append(f"{node.op} ignoring ({', '.join(matching.labels)}) matches across "
+                             f"{', '.join(sorted(wanted & set(matching.labels)))}")
+
+    pp.walk(parse(expr), visit)
+    return found

@@ -138,6 +138,9 @@ class AlertSpec(Fact):
     of its own (rendered once per problem; ``problem`` is then that of services outside the catalogue).
     ``expr`` may hold ``[[threshold]]`` (the threshold, written once) and ``[[job]]`` (the consumer's job
     selector); cases may hold ``[[job]]`` and ``[[job_name]]``.
+    ``scope``: ``stack`` (the default) when the alert fires per target, keeping the ``stack`` and
+    ``instance`` labels of a fleet (docs/fleet.md); ``fleet`` when it is deliberately about every
+    target at once (absent(): no exporter scraped at all), which its ``why`` must explain.
     """
 
     alert: str
@@ -152,6 +155,7 @@ class AlertSpec(Fact):
     why: str
     cluster: str = Field("", description="cluster label when not the file's; may be a template")
     dashboard: str = Field("", description="dashboard uid when not lucid-<file>")
+    scope: Literal["stack", "fleet"] = "stack"
     tests: AlertTests
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)

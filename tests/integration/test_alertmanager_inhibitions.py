@@ -130,6 +130,25 @@ def test_a_system_failure_pages_once_and_still_silences_the_probes(alertmanager:
     assert _suppressed(alertmanager, marker, expected) == expected
 
 
+def test_one_stacks_outage_silences_nothing_in_another_stack(alertmanager: str) -> None:
+    """A fleet (docs/fleet.md): every inhibition is equal on stack, so stack a's system failure and its
+    auth-service outage hide its own alerts only; stack b's down service and probe failure still notify."""
+    marker = "fleet"
+    _post(alertmanager,
+          _alert("LucidMostServicesDown", stack="a", drill=marker),
+          {"alertname": "LucidServiceDown", **_rule("LucidServiceDown", "session-api").labels(),
+           "service": "session-api", "cluster": "sessions", "stack": "a", "drill": marker},
+          _alert("LucidAuthServiceDown", service="auth-service", stack="a", drill=marker),
+          {"alertname": "LucidServiceDown", **_rule("LucidServiceDown", "api-gateway").labels(),
+           "service": "api-gateway", "cluster": "gateway", "stack": "b", "drill": marker},
+          _alert("LucidProbeFailing", probe="health", target="auth-service", service="auth-service", stack="b",
+                 drill=marker))
+    expected = {("LucidMostServicesDown", ""): False, ("LucidServiceDown", "session-api"): True,
+                ("LucidAuthServiceDown", "auth-service"): True, ("LucidServiceDown", "api-gateway"): False,
+                ("LucidProbeFailing", "auth-service"): False}
+    assert _suppressed(alertmanager, marker, expected) == expected
+
+
 def test_a_probe_failure_without_an_outage_is_not_inhibited(alertmanager: str) -> None:
     """A critical alert of a service that is not a down alert does not hide the exporter's ticket."""
     _post(alertmanager,
@@ -145,5 +164,6 @@ def test_the_example_config_is_the_one_tested() -> None:
     text = (ROOT / "alerts" / "alertmanager.example.yml").read_text()
     inhibit = yaml.safe_load(text)["inhibit_rules"]
     assert {"source_matchers": ['alertname=~"Lucid.+Down"', 'service=~".+"'],
-            "target_matchers": ['alertname="LucidProbeFailing"'], "equal": ["service"]} in inhibit
+            "target_matchers": ['alertname="LucidProbeFailing"'], "equal": ["stack", "service"]} in inhibit
+    assert all("stack" in rule["equal"] for rule in inhibit), "an inhibition across stacks"
     assert Path(ALERTMANAGER).exists()

@@ -192,9 +192,15 @@ def test_the_metrics_of_main_are_exported_and_shown_by_some_panel(stack: Stack) 
 
 
 def test_overview_shows_every_service_of_the_catalogue_up(stack: Stack) -> None:
-    (q,) = [q for q in _queries("lucid-overview") if q.expr == 'lucid_service_up{cluster="auth"}']
+    # The stack variable at All (".*") matches the series of a stack scraped without a stack label;
+    # another stack's name selects none of them.
+    (q,) = [q for q in _queries("lucid-overview") if q.expr == 'lucid_service_up{cluster="auth",stack=~".*"}']
     (series,) = stack.prometheus.result(q.expr)
     assert series["metric"]["service"] == "auth-service" and series["value"][1] == "1"
+    (other,) = [o for o in queries.panel_queries(DASHBOARDS["lucid-overview"], {"stack": "another-stack"})
+                if o.raw == q.raw]
+    assert other.expr == 'lucid_service_up{cluster="auth",stack=~"another-stack"}'
+    assert stack.prometheus.result(other.expr) == []
     firing = [q for q in _queries("lucid-overview") if "ALERTS" in q.expr]
     assert len(firing) == 3 * (len(generate.CLUSTERS) + 1)
     for q in firing:  # no alert rules loaded: every count is an explicit 0, not "No data"

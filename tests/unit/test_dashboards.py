@@ -9,13 +9,14 @@ from typing import Any
 import pytest
 import yaml
 
-from lucid_exporter import catalogue
+from lucid_exporter import catalogue, promql
 from lucid_exporter.catalogue import lucid_clusters
 
 from ..dashboards_support import DASHBOARD_DIR, GRAFANA, committed_dashboards, dashboard_paths, generate, queries
 from ..support import ROOT
 
 CLUSTERS = lucid_clusters()
+STACK = 'stack=~"$stack"'
 DASHBOARDS = committed_dashboards()
 UIDS = sorted(DASHBOARDS)
 CLUSTER_UIDS = [f"lucid-{c}" for c in CLUSTERS]
@@ -123,14 +124,14 @@ def test_overview_has_one_row_per_cluster_with_service_status_and_firing_alerts(
     exprs = [t["expr"] for p in panels(overview) for t in p["targets"]]
     for c in CLUSTERS:
         for sev in ("critical", "warning", "info"):
-            assert f'ALERTS{{alertstate="firing",cluster="{c}",severity="{sev}"}}' in " ".join(exprs)
+            assert f'ALERTS{{alertstate="firing",cluster="{c}",severity="{sev}",{STACK}}}' in " ".join(exprs)
         if c != "system":  # the catalogue has no service of its own in the system cluster
-            assert f'lucid_service_up{{cluster="{c}"}}' in exprs
+            assert f'lucid_service_up{{cluster="{c}",{STACK}}}' in exprs
 
 
 def test_block_age_is_computed_from_the_timestamp() -> None:
     exprs = [t["expr"] for p in panels(DASHBOARDS["lucid-blockchain"]) for t in p["targets"]]
-    assert "time() - lucid_blockchain_latest_block_timestamp_seconds" in exprs
+    assert f"time() - lucid_blockchain_latest_block_timestamp_seconds{{{STACK}}}" in exprs
 
 
 def test_metrics_used_doc_lists_every_metric_a_panel_reads() -> None:
@@ -177,11 +178,11 @@ def test_panel_queries_substitute_every_variable() -> None:
     d = DASHBOARDS["lucid-auth"]
     qs = queries.panel_queries(d, rate_interval="2m", interval="30s")
     assert qs and all("$" not in q.expr and "[[" not in q.expr for q in qs)
-    assert 'lucid_service_up{cluster="auth",service=~".*"}' in [q.expr for q in qs]
-    one = queries.panel_queries(d, {"service": "auth-service"})
-    assert 'lucid_service_up{cluster="auth",service=~"auth-service"}' in [q.expr for q in one]
+    assert 'lucid_service_up{cluster="auth",service=~".*",stack=~".*"}' in [q.expr for q in qs]
+    one = queries.panel_queries(d, {"service": "auth-service", "stack": "node-7"})
+    assert 'lucid_service_up{cluster="auth",service=~"auth-service",stack=~"node-7"}' in [q.expr for q in one]
     two = queries.panel_queries(d, {"service": ["auth-service", "x.y"]})
-    assert 'lucid_service_up{cluster="auth",service=~"(auth-service|x\\\\.y)"}' in [q.expr for q in two]
+    assert 'lucid_service_up{cluster="auth",service=~"(auth-service|x\\\\.y)",stack=~".*"}' in [q.expr for q in two]
 
 
 def test_substitute_handles_every_syntax_and_builtins() -> None:
@@ -228,3 +229,68 @@ def test_every_alert_dashboard_url_names_a_shipped_dashboard() -> None:
                 url = rule.get("annotations", {}).get("dashboard_url")
                 assert url, f"{rule.get('alert')} has no dashboard_url"
                 assert url.rsplit("/d/", 1)[1].split("/")[0] in uids, (rule["alert"], url)
+
+
+# --- a fleet: every query is scoped to the stack variable (docs/fleet.md) -----------------------
+
+@pytest.mark.parametrize("uid", UIDS)
+def test_the_stack_variable_comes_after_the_data_source_and_offers_every_stack(uid: str) -> None:
+    names = [v["name"] for v in DASHBOARDS[uid]["templating"]["list"]]
+    assert names[:2] == ["datasource", "stack"]
+    stack = DASHBOARDS[uid]["templating"]["list"][1]
+    assert stack["query"]["query"] == "label_values(lucid_exporter_build_info, stack)"
+    assert stack["multi"] and stack["includeAll"] and stack["allValue"] == ".*"
+    for v in DASHBOARDS[uid]["templating"]["list"][2:]:  # the other variables list the stacks' values only
+        assert f"{{{STACK}" in v["query"]["query"] or f",{STACK}}}" in v["query"]["query"], v["name"]
+
+
+def _stack_problems(expr: str, picked: str) -> list[str]:
+    """Each selector without the stack matcher, and each by/on list without stack, read with the parser."""
+    problems: list[str] = []
+
+    def visit(node: promql.pp.Expr) -> None:
+        if isinstance(node, promql.pp.VectorSelector):
+            if not any(m.name == "stack" and m.op == promql.pp.MatchOp.Re and m.value == picked
+                       for m in node.matchers.matchers):
+                problems.append(f"selector {node.name or node} has no stack=~\"$stack\"")
+        elif isinstance(node, promql.pp.AggregateExpr) and node.modifier is not None:
+            if node.modifier.type == promql.pp.AggModifierType.By and "stack" not in node.modifier.labels:
+                problems.append(f"{node.op} by ({', '.join(node.modifier.labels)}) mixes the stacks")
+            if node.modifier.type == promql.pp.AggModifierType.Without and "stack" in node.modifier.labels:
+                problems.append(f"{node.op} without (stack) mixes the stacks")
+        elif isinstance(node, promql.pp.BinaryExpr) and node.modifier is not None and node.modifier.matching:
+            m = node.modifier.matching
+            if (m.type == promql.pp.LabelModifierType.Include) != ("stack" in m.labels):
+                problems.append(f"{node.op} on/ignoring ({', '.join(m.labels)}) matches across stacks")
+
+    promql.pp.walk(promql.parse(expr), visit)
+    return problems
+
+
+@pytest.mark.parametrize("uid", UIDS)
+def test_every_selector_of_every_panel_query_has_the_stack_matcher(uid: str) -> None:
+    """Read with the PromQL parser once Grafana has put one stack in the variable: every vector
+    selector selects that stack, and every by/on list keeps the stacks apart."""
+    picked = "node-7"
+    qs = queries.panel_queries(DASHBOARDS[uid], {"stack": picked})
+    assert qs
+    for q in qs:
+        assert _stack_problems(q.expr, picked) == [], str(q)
+
+
+@pytest.mark.parametrize(("expr", "scoped"), [
+    ('sum by (container) (rate(lucid_log_lines_total{container=~"$c"}[$__rate_interval]))',
+     'sum by (stack, container) (rate(lucid_log_lines_total{container=~"$c",stack=~"$stack"}[$__rate_interval]))'),
+    ("count(lucid_service_up == 0) or vector(0)", 'count(lucid_service_up{stack=~"$stack"} == 0) or vector(0)'),
+    ("a and on (job, instance) b", 'a{stack=~"$stack"} and on (stack, job, instance) b{stack=~"$stack"}'),
+    ('max_over_time(sum without (status) (lucid_nodes)[1h:]) offset 5m',
+     'max_over_time(sum without (status) (lucid_nodes{stack=~"$stack"})[1h:]) offset 5m'),
+    ('topk(10, time() - x{probe=~"$probe"})', 'topk(10, time() - x{probe=~"$probe",stack=~"$stack"})'),
+    ('sum(x) by (y) / ignoring (z) group_left (w) {__name__="q"}',
+     'sum(x{stack=~"$stack"}) by (stack, y) / ignoring (z) group_left (w) {__name__="q",stack=~"$stack"}'),
+    ('up{stack="b"} == 0', 'up{stack="b"} == 0'),
+])
+def test_stack_scoping_of_a_query(expr: str, scoped: str) -> None:
+    assert generate.stack_scoped(expr) == scoped
+    assert generate.stack_scoped_variable('label_values(lucid_service_up{cluster="auth"}, service)') == \
+        'label_values(lucid_service_up{cluster="auth",stack=~"$stack"}, service)'
