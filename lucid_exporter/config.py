@@ -356,7 +356,12 @@ class ProbesConfig(Section):
         10.0, gt=0, description="budget when the scrape request has no timeout header"
     )
     max_response_bytes: int = Field(1_048_576, ge=1024, description="larger replies fail with too_large")
-    concurrency: int = Field(32, ge=1, description="probes running at once")
+    concurrency: int | None = Field(
+        None, ge=1, description="at most this many probes running at once (a cap to protect the backends); "
+        "default: no cap, every probe of a scrape starts at once")
+    max_connections_per_host: int | None = Field(
+        None, ge=1, description="connections the shared HTTP pool keeps per host; default: as many as the "
+        "probes send one host at once (its health and status checks)")
     io_threads: int = Field(64, ge=4, description="threads for name lookups and file reads shared by the probes")
 
 

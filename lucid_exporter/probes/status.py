@@ -54,6 +54,9 @@ class CheckProbe(Probe):
     def selectors(self) -> frozenset[str]:
         return frozenset({self.target, self.check.service, self.check.name})
 
+    def http_requests(self, settings: Settings) -> list[tuple[str, int]]:
+        return [(self.url, 1)]
+
     async def get(self, ctx: ProbeContext, headers: dict[str, str] | None = None, method: str = "") -> Reply:
         """One request of this check to its URL, with its credentials."""
         return await request(ctx, method or self.check.method, self.url,
