@@ -129,25 +129,52 @@ def _group(samples: Iterable[Sample]) -> dict[str, list[Sample]]:
     return by_name
 
 
-class NotPlain(ValueError):
-    """A name the encoder does not write (see ``_PLAIN_NAME``): prometheus_client writes this round."""
-
-
 @lru_cache(maxsize=4096)
 def _plain(name: str) -> bool:
     return _PLAIN_NAME.match(name) is not None
 
 
-def encode(by_name: dict[str, list[Sample]], openmetrics: bool) -> bytes:
-    """The exposition of grouped samples (see :func:`_group`); NotPlain for a name it does not write."""
+class Line:
+    """One sample with its exposition line, written once: when its probe's result comes in (while
+    the other probes of the scrape are still waiting for their answers), and then served from
+    cache as long as the result is. The line is the same in both formats."""
+
+    __slots__ = ("keys", "plain", "sample", "text", "values")
+
+    def __init__(self, sample: Sample) -> None:
+        self.sample = sample
+        labels = sample.labels
+        name = sample.name
+        if sample.type == "counter" and not name.endswith("_total"):
+            name += "_total"
+        self.keys: tuple[str, ...] = tuple(sorted(labels)) if labels else ()
+        self.values: tuple[str, ...] = tuple([str(labels[k]) for k in self.keys]) if labels else ()
+        self.plain = _plain(sample.name) and all(_plain(k) for k in self.keys)
+        self.text = _line(name, self.keys, self.values, sample.value)
+
+
+def _line(sample_name: str, keys: tuple[str, ...] | list[str], values: tuple[str, ...], value: float) -> str:
+    if not keys:
+        return f"{sample_name} {go_float(value)}\n"
+    inner = ",".join([f'{k}="{_label_value(v)}"' for k, v in zip(keys, values, strict=True)])
+    return f"{sample_name}{{{inner}}} {go_float(value)}\n"
+
+
+def prepare(samples: Iterable[Sample]) -> list[Line]:
+    """The lines of a probe's samples (see :class:`Line`)."""
+    return [Line(s) for s in samples]
+
+
+def encode(by_name: dict[str, list[Line]], openmetrics: bool) -> bytes:
+    """The exposition of lines grouped by metric name, every name plain (``Line.plain``)."""
     out: list[str] = []
     append = out.append
     for name in sorted(by_name):
         group = by_name[name]
-        first = group[0]
+        first = group[0].sample
         counter = first.type == "counter"
         family = name.removesuffix("_total") if counter else name
-        help_text = next((s.help for s in group if s.help), name)
+        help_text = first.help or next((line.sample.help for line in group if line.sample.help), name)
         if openmetrics:
             help_text = help_text.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
             header = family
@@ -155,44 +182,59 @@ def encode(by_name: dict[str, list[Sample]], openmetrics: bool) -> bytes:
             help_text = help_text.replace("\\", "\\\\").replace("\n", "\\n")
             header = family + "_total" if counter else family
         append(f"# HELP {header} {help_text}\n# TYPE {header} {'counter' if counter else 'gauge'}\n")
-        sample_name = family + "_total" if counter else family
-        keys = first.labels.keys()
-        if any(s.labels.keys() != keys for s in group):
-            label_names = sorted({k for s in group for k in s.labels})
-        else:
-            label_names = sorted(keys)
-        if not _plain(name) or not all(_plain(k) for k in label_names):
-            raise NotPlain(name)
-        seen: set[tuple[str, ...]] = set()
-        if not label_names:
-            append(f"{sample_name} {go_float(first.value)}\n")
-            if len(group) > 1:
-                log.debug("duplicate series dropped: %s", name)
+        keys = group[0].keys
+        if len(group) == 1:
+            append(group[0].text)
             continue
-        for s in group:
-            labels = s.labels
-            values = tuple(str(labels.get(k, "")) for k in label_names)
+        seen: set[tuple[str, ...]] = set()
+        if all(line.keys == keys for line in group):
+            # The common case: every series of the family has the same label names.
+            for line in group:
+                if line.values in seen:
+                    log.debug("duplicate series dropped: %s%s", name, dict(zip(keys, line.values, strict=True)))
+                    continue
+                seen.add(line.values)
+                append(line.text)
+            continue
+        # Series with different label names: every series gets every name, "" where it has none.
+        label_names = sorted({k for line in group for k in line.keys})
+        sample_name = family + "_total" if counter else family
+        for line in group:
+            labels = dict(zip(line.keys, line.values, strict=True))
+            values = tuple([labels.get(k, "") for k in label_names])
             if values in seen:
                 log.debug("duplicate series dropped: %s%s", name, dict(zip(label_names, values, strict=True)))
                 continue
             seen.add(values)
-            inner = ",".join([f'{k}="{_label_value(v)}"' for k, v in zip(label_names, values, strict=True)])
-            append(f"{sample_name}{{{inner}}} {go_float(s.value)}\n")
+            append(_line(sample_name, label_names, values, line.sample.value))
     if openmetrics:
         append("# EOF\n")
     return "".join(out).encode("utf-8")
 
 
+def render_lines(groups: Iterable[list[Line]], accept: str | None) -> tuple[bytes, str]:
+    """Exposition bytes and content type of prepared lines (one list per probe result), OpenMetrics
+    when the scraper asks for it."""
+    openmetrics, escaping, content_type = negotiate(accept)
+    by_name: dict[str, list[Line]] = {}
+    plain = True
+    for lines in groups:
+        for line in lines:
+            group = by_name.get(line.sample.name)
+            if group is None:
+                by_name[line.sample.name] = [line]
+            else:
+                group.append(line)
+            plain = plain and line.plain
+    if plain and escaping in ("underscores", "allow-utf-8"):
+        return encode(by_name, openmetrics), content_type
+    samples = {name: [line.sample for line in group] for name, group in by_name.items()}
+    return _render_with_prometheus_client(samples, accept), content_type
+
+
 def render(samples: Iterable[Sample], accept: str | None) -> tuple[bytes, str]:
     """Exposition bytes and content type, OpenMetrics when the scraper asks for it."""
-    openmetrics, escaping, content_type = negotiate(accept)
-    by_name = _group(samples)
-    if escaping in ("underscores", "allow-utf-8"):
-        try:
-            return encode(by_name, openmetrics), content_type
-        except NotPlain:
-            pass
-    return _render_with_prometheus_client(by_name, accept), content_type
+    return render_lines([prepare(samples)], accept)
 
 
 # ---------------------------------------------------------------- prometheus_client, for the rest

@@ -30,6 +30,7 @@ import aiohttp
 from yarl import URL
 
 from . import __version__
+from .collector import Line, prepare
 from .errors import ProbeError, classify
 from .metrics import Sample, counter, gauge
 from .probes.base import Probe, ProbeContext
@@ -53,6 +54,8 @@ class ProbeResult:
     reason: str = ""
     message: str = ""
     cached: bool = False
+    # The samples' exposition lines, written when the result comes in (collector.Line).
+    lines: list[Line] | None = None
 
 
 @dataclass
@@ -60,8 +63,9 @@ class _Slot:
     last: ProbeResult | None = None
     task: asyncio.Task[ProbeResult] | None = None
     last_success_at: float = 0.0
-    # The self-metrics of ``last`` (they change only with a new result), built once.
+    # The self-metrics of ``last`` (they change only with a new result), built once, and their lines.
     self_samples: list[Sample] | None = None
+    self_lines: list[Line] | None = None
     self_samples_of: ProbeResult | None = None
 
 
@@ -212,9 +216,10 @@ class Engine:
             duration = time.monotonic() - start
             if slot.last is not None and not slot.last.success:
                 log.info("probe recovered", extra={"probe": probe.kind, "target": probe.target})
-            res = ProbeResult(probe, samples, True, duration, time.time(), time.monotonic())
+            res = ProbeResult(probe, samples, True, duration, time.time(), time.monotonic(), lines=prepare(samples))
             slot.last_success_at = res.finished_at
         slot.last = res
+        self._own(res)  # its self-metrics written now, while other probes still wait for answers
         return res
 
     def _failure(self, probe: Probe, duration: float, reason: str, message: str, slot: _Slot,
@@ -231,26 +236,46 @@ class Engine:
             extra = probe.failure_samples(reason)
         except Exception:  # failure_samples is simple, but it must never raise out either
             extra = []
-        res = ProbeResult(probe, [*(samples or []), *extra], False, duration, time.time(),
-                          time.monotonic(), reason, message)
+        all_samples = [*(samples or []), *extra]
+        res = ProbeResult(probe, all_samples, False, duration, time.time(), time.monotonic(), reason, message,
+                          lines=prepare(all_samples))
         slot.last = res
         return res
 
     def self_samples(self, results: list[ProbeResult]) -> list[Sample]:
+        """The exporter's own metrics about these results (lucid_probe_success, ...)."""
+        out = self._per_scrape_samples(results)
+        for r in results:
+            out += self._own(r)[0]
+        return out
+
+    def exposition(self, results: list[ProbeResult]) -> list[list[Line]]:
+        """Every line of a scrape, one list per result: the results' samples and the self-metrics,
+        mostly written already (per result, when it came in)."""
+        groups: list[list[Line]] = []
+        for r in results:
+            groups.append(r.lines if r.lines is not None else prepare(r.samples))
+            groups.append(self._own(r)[1])
+        groups.append(prepare(self._per_scrape_samples(results)))
+        return groups
+
+    def _own(self, r: ProbeResult) -> tuple[list[Sample], list[Line]]:
+        """The self-metrics of one result, built (and written) once per probe run."""
+        slot = self._slots[id(r.probe)]
+        if slot.self_samples is None or slot.self_lines is None or not _same_run(slot.self_samples_of, r):
+            lbl = {"probe": r.probe.kind, "target": r.probe.target}
+            own = [gauge("lucid_probe_success", 1 if r.success else 0, "1 when the probe's last run succeeded", **lbl),
+                   gauge("lucid_probe_duration_seconds", r.duration, "Duration of the probe's last run", **lbl)]
+            if slot.last_success_at:
+                own.append(gauge("lucid_probe_last_success_timestamp_seconds", slot.last_success_at,
+                                 "When the probe last succeeded (Unix time)", **lbl))
+            slot.self_samples, slot.self_lines, slot.self_samples_of = own, prepare(own), r
+        return slot.self_samples, slot.self_lines
+
+    def _per_scrape_samples(self, results: list[ProbeResult]) -> list[Sample]:
         out: list[Sample] = [gauge("lucid_exporter_build_info", 1, "lucid-exporter version", version=__version__)]
         now = time.time()
         for r in results:
-            slot = self._slots[id(r.probe)]
-            if slot.self_samples is None or not _same_run(slot.self_samples_of, r):
-                lbl = {"probe": r.probe.kind, "target": r.probe.target}
-                own = [gauge("lucid_probe_success", 1 if r.success else 0,
-                             "1 when the probe's last run succeeded", **lbl),
-                       gauge("lucid_probe_duration_seconds", r.duration, "Duration of the probe's last run", **lbl)]
-                if slot.last_success_at:
-                    own.append(gauge("lucid_probe_last_success_timestamp_seconds", slot.last_success_at,
-                                     "When the probe last succeeded (Unix time)", **lbl))
-                slot.self_samples, slot.self_samples_of = own, r
-            out += slot.self_samples
             if r.probe.background:
                 out.append(gauge("lucid_probe_result_age_seconds", max(0.0, now - r.finished_at),
                                  "Seconds since the served result of a probe with its own interval was produced",

@@ -47,7 +47,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.typedefs import Middleware
 
 from . import __version__
-from .collector import render
+from .collector import render_lines
 from .config import CIPHER_SUITES, TLS_VERSIONS, Settings, TLSServerConfig, WebConfig
 from .engine import Engine, ProbeResult
 from .probes.base import Probe
@@ -370,8 +370,7 @@ def make_app(engine: Engine, settings: Settings) -> web.Application:
             if not results:
                 return web.Response(status=503, text="Busy: every probe slot in use and nothing cached yet\n",
                                     headers={"Retry-After": "1"})
-        samples = [s for r in results for s in r.samples] + engine.self_samples(results)
-        body, ctype = render(samples, request.headers.get("Accept"))
+        body, ctype = render_lines(engine.exposition(results), request.headers.get("Accept"))
         headers = {"Content-Type": ctype, "Vary": "Accept-Encoding"}
         if len(body) >= GZIP_MIN_BYTES and gzip_accepted(request.headers.get("Accept-Encoding")):
             body = gzip_body(body)

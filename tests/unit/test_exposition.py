@@ -16,7 +16,7 @@ from prometheus_client.exposition import choose_encoder
 from prometheus_client.openmetrics.parser import text_string_to_metric_families
 from prometheus_client.registry import Collector
 
-from lucid_exporter.collector import _group, families, go_float, negotiate, render
+from lucid_exporter.collector import _group, families, go_float, negotiate, prepare, render, render_lines
 from lucid_exporter.metrics import Sample, counter, gauge
 
 PROMETHEUS_ACCEPT = ("application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,"
@@ -73,6 +73,15 @@ def a_sample(draw: st.DrawFn) -> Sample:
 def test_every_round_renders_as_prometheus_client_renders_it(samples: list[Sample], accept: str) -> None:
     ours = render(samples, accept)
     assert ours == reference(samples, accept)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.lists(a_sample(), max_size=6), max_size=8), st.sampled_from(ACCEPTS))
+def test_lines_written_per_probe_result_render_as_the_whole_round_at_once(results: list[list[Sample]],
+                                                                         accept: str) -> None:
+    # Each result's lines are written when it comes in; a scrape only puts them together.
+    together = render([s for r in results for s in r], accept)
+    assert render_lines([prepare(r) for r in results], accept) == together
 
 
 def test_prometheus_gets_openmetrics_and_a_browser_gets_text() -> None:
