@@ -613,6 +613,9 @@ class RedisConfig(Section):
     rate_limit_patterns: list[str] = Field(
         default_factory=lambda: ["ratelimit:*", "rate_limit:*"],
         description="SCAN MATCH patterns whose keys are counted (never KEYS)")
+    rate_limit_interval_seconds: float = Field(
+        60.0, ge=0, description="the rate-limit key count (a SCAN of the whole keyspace) runs at most this often, "
+        "in the background: scrapes serve the last count; its age: lucid_probe_result_age_seconds")
     rate_limit_max_keys: int = Field(100_000, ge=1, description="stop counting a pattern after this many keys")
     rate_limit_max_seconds: float = Field(1.0, gt=0, description="stop scanning a pattern after this long")
     scan_count: int = Field(1000, ge=1, description="COUNT hint of each SCAN call")
@@ -650,6 +653,9 @@ class MongoDBConfig(Section):
     required_indexes: list[RequiredIndex] = Field(default_factory=_default_indexes,
                                                   description="indexes that must exist (index_present)")
     index_stats: bool = Field(True, description="export $indexStats usage counters of the required indexes")
+    stats_interval_seconds: float = Field(
+        60.0, ge=0, description="db.stats() and the index checks (mongodb_dbstats) run at most this often, in the "
+        "background: scrapes serve the last result; its age: lucid_probe_result_age_seconds")
 
     @field_validator("address")
     @classmethod
@@ -698,6 +704,10 @@ class ElasticsearchConfig(Section):
                                description="allow-list of index name patterns (fnmatch) for per-index series")
     max_indices: int = Field(100, ge=1, description="per-index series are capped at this many indices")
     include_hidden_indices: bool = Field(False, description="also list indices whose name starts with a dot")
+    stats_interval_seconds: float = Field(
+        60.0, ge=0, description="_cat/indices and _nodes/stats (elasticsearch_indices, elasticsearch_nodes) and the "
+        "version run at most this often, in the background: scrapes serve the last result; its age: "
+        "lucid_probe_result_age_seconds. _cluster/health is read on every scrape")
 
     _api_key_in_header = field_validator("api_key")(_no_line_break)
 

@@ -41,7 +41,6 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Literal
 
-import bcrypt
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.typedefs import Middleware
@@ -132,6 +131,8 @@ def _lowest_cpu_priority() -> None:
 
 
 def _verify(password: bytes, hashed: bytes) -> bool:
+    import bcrypt  # only with basic auth on (and imported by BasicAuth before any request)
+
     try:
         return bool(bcrypt.checkpw(password, hashed))
     except ValueError:  # a malformed hash (refused at load) or a password bcrypt cannot take
@@ -154,6 +155,8 @@ class BasicAuth:
         self._failures: collections.OrderedDict[str, collections.deque[float]] = collections.OrderedDict()
         # The unknown-user path verifies against this: same cost as the dearest real hash.
         cost = max((_bcrypt_cost(h) for h in users.values()), default=10)
+        import bcrypt  # only with basic auth on: no import otherwise
+
         self._dummy = self._pool.submit(lambda: bcrypt.hashpw(os.urandom(16), bcrypt.gensalt(rounds=cost)))
         self.verifications = 0  # bcrypt runs so far (tests and benchmarks read it)
 

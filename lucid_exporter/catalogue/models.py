@@ -20,7 +20,9 @@ DURATION = re.compile(r"^(\d+[smhd])+$")
 
 
 class Fact(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # defer_build: a model's validator is built on its first use, so that ``serve``, which reads
+    # only the services and the checks, does not pay at start-up for the alerts' and problems'.
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 # -- clusters.yaml -----------------------------------------------------------------------------------
@@ -154,7 +156,7 @@ class AlertSpec(Fact):
     dashboard: str = Field("", description="dashboard uid when not lucid-<file>")
     tests: AlertTests
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, defer_build=True)
 
     @field_validator("alert")
     @classmethod

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import ssl as ssl_module
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -41,12 +42,14 @@ def _parsed(url: str) -> URL:
 
 
 async def request(ctx: ProbeContext, method: str, url: str, *, headers: dict[str, str] | None = None,
-                  timeout: float | None = None, auth: BasicCredentials | None = None) -> Reply:
+                  timeout: float | None = None, auth: BasicCredentials | None = None,
+                  ssl: ssl_module.SSLContext | None = None) -> Reply:
     """One request through the shared pool. Raises ProbeError(too_large) past the size limit;
     connection errors propagate for the engine to classify (refused, dns, tls, timeout).
 
     ``url`` never holds credentials (config.py splits them off); ``auth`` is sent as basic auth
-    unless the request carries its own Authorization header (a bearer token wins).
+    unless the request carries its own Authorization header (a bearer token wins). ``ssl``: the
+    TLS settings of a backend with its own CA or client certificate (default: the system's).
     """
     if method.upper() not in READ_ONLY_METHODS:
         # The exporter only reads; config refuses other methods, this is the last guard.
@@ -58,7 +61,7 @@ async def request(ctx: ProbeContext, method: str, url: str, *, headers: dict[str
         token = base64.b64encode(f"{auth.username}:{auth.password.get_secret_value()}".encode()).decode("ascii")
         headers = {**(headers or {}), "Authorization": f"Basic {token}"}
     async with ctx.http.request(method, _parsed(url), headers=headers, allow_redirects=False,
-                                timeout=aiohttp.ClientTimeout(total=t)) as resp:
+                                timeout=aiohttp.ClientTimeout(total=t), ssl=True if ssl is None else ssl) as resp:
         declared = resp.content_length
         if declared is not None:
             if declared > limit:
