@@ -7,22 +7,20 @@ happens (exit 2 for a configuration problem); a traceback only with ``--log.leve
 from __future__ import annotations
 
 import argparse
-import asyncio
+import gc
 import json
 import logging
-import signal
 import sys
 import traceback
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from . import __version__, inventory, logs_setup
-from .config import ConfigError, Settings, dump_redacted, load
-from .engine import Engine, ProbeResult
-from .probes import build_all
-from .probes.status import resolve_checks
+from . import __version__, logs_setup
 from .redact import redact
-from .rules import RenderConfig
+
+if TYPE_CHECKING:
+    from .config import Settings
+    from .engine import Engine, ProbeResult
 
 log = logging.getLogger("lucid_exporter")
 
@@ -57,6 +55,8 @@ def parser() -> argparse.ArgumentParser:
     g = sub.add_parser("config", help="print the effective configuration (secrets shown as <secret>)")
     _common(g)
     r = sub.add_parser("rules", help="render the alert rules pack (and its promtool tests) for your deployment")
+    from .rules import RenderConfig
+
     defaults = RenderConfig()
     r.add_argument("--out", type=Path, required=True, help="directory for <cluster>.rules.yml and tests/")
     r.add_argument("--runbook-base", default=defaults.runbook_base, help="where docs/runbooks is published")
@@ -72,6 +72,10 @@ def parser() -> argparse.ArgumentParser:
 
 def load_settings(args: argparse.Namespace, overrides: dict[str, Any] | None = None) -> Settings:
     """Load, or exit 2 with one line per problem (no traceback)."""
+    from . import inventory
+    from .config import ConfigError, load
+    from .probes.status import resolve_checks
+
     web_file = getattr(args, "web_config_file", None)
     if web_file is not None:
         overrides = {**(overrides or {}), "web": {**(overrides or {}).get("web", {}), "config_file": str(web_file)}}
@@ -87,10 +91,28 @@ def load_settings(args: argparse.Namespace, overrides: dict[str, Any] | None = N
 
 
 def _make_engine(settings: Settings) -> Engine:
-    return Engine(settings, build_all(settings, inventory.build(settings)))
+    from . import inventory
+    from .engine import Engine
+    from .probes import build_all
+
+    engine = Engine(settings, build_all(settings, inventory.build(settings)))
+    _started()
+    return engine
+
+
+def _started() -> None:
+    """Start-up is over: what it built lives as long as the process. main() turned the garbage
+    collector off meanwhile (its passes over the tens of thousands of objects that imports and
+    pydantic's validators make were a tenth of the start-up); freeze() keeps them out of every
+    later pass, so a full collection during scrapes walks only what scrapes make."""
+    gc.freeze()
+    gc.enable()
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    import asyncio
+    import signal
+
     overrides = {"web": {"listen_address": args.listen_address}} if args.listen_address else None
     settings = load_settings(args, overrides)
     from .server import serve
@@ -119,6 +141,7 @@ def _row(r: ProbeResult) -> dict[str, Any]:
 
 def _one_round(settings: Settings, target: str | None) -> list[ProbeResult]:
     """One probe round, for check and doctor; an unknown target exits 2."""
+    import asyncio
 
     async def main() -> list[ProbeResult]:
         engine = _make_engine(settings)
@@ -170,6 +193,9 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 
 def cmd_config(args: argparse.Namespace) -> int:
+    from . import inventory
+    from .config import dump_redacted
+
     settings = load_settings(args)
     services = inventory.build(settings)
     for addr, names in inventory.shared_addresses(services):
@@ -219,6 +245,14 @@ def main(argv: list[str] | None = None) -> int:
         print("lucid-exporter: the simulated stack is its own command now: lucid-sim (pip install -e ./sim)",
               file=sys.stderr)
         return 2
+    gc.disable()  # until the command's start-up is over (see _started)
+    try:
+        return _main(argv)
+    finally:
+        gc.enable()
+
+
+def _main(argv: list[str] | None) -> int:
     args = parser().parse_args(argv)
     quiet = args.command in ("check", "doctor", "healthcheck")  # their output says it all
     level = getattr(args, "log_level", None) or ("error" if quiet else "info")
