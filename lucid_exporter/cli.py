@@ -15,14 +15,20 @@ import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import __version__, logs_setup
-from .redact import redact
+from . import __version__
 
 if TYPE_CHECKING:
     from .config import Settings
     from .engine import Engine, ProbeResult
 
 log = logging.getLogger("lucid_exporter")
+
+
+def redact(text: str) -> str:
+    """Secrets out of a text (redact.redact, imported when first needed: see main)."""
+    from .redact import redact as redact_text
+
+    return redact_text(text)
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -245,7 +251,9 @@ def main(argv: list[str] | None = None) -> int:
         print("lucid-exporter: the simulated stack is its own command now: lucid-sim (pip install -e ./sim)",
               file=sys.stderr)
         return 2
-    gc.disable()  # until the command's start-up is over (see _started)
+    # Until the command's start-up is over (see _started); every import of the command's modules
+    # happens from here on, which is why this module imports only the standard library at the top.
+    gc.disable()
     try:
         return _main(argv)
     finally:
@@ -256,6 +264,8 @@ def _main(argv: list[str] | None) -> int:
     args = parser().parse_args(argv)
     quiet = args.command in ("check", "doctor", "healthcheck")  # their output says it all
     level = getattr(args, "log_level", None) or ("error" if quiet else "info")
+    from . import logs_setup
+
     logs_setup.setup(level, getattr(args, "log_format", "logfmt"))
     commands = {"serve": cmd_serve, "check": cmd_check, "config": cmd_config, "doctor": cmd_doctor,
                 "rules": cmd_rules, "healthcheck": cmd_healthcheck}
