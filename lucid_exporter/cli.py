@@ -107,11 +107,9 @@ def _make_engine(settings: Settings) -> Engine:
 
 
 def _started() -> None:
-    """Start-up is over: what it built lives as long as the process. main() turned the garbage
-    collector off meanwhile (its passes over the tens of thousands of objects that imports and
-    pydantic's validators make were a tenth of the start-up); freeze() keeps them out of every
-    later pass, so a full collection during scrapes walks only what scrapes make."""
-    gc.freeze()
+    """Start-up is over: main() turned the garbage collector off meanwhile (its passes over the
+    tens of thousands of objects that imports and pydantic's validators make were a tenth of the
+    start-up). serve collects and freezes them once it is ready (server.settle_memory)."""
     gc.enable()
 
 
