@@ -30,6 +30,7 @@ import gc
 import hashlib
 import hmac
 import html
+import linecache
 import logging
 import os
 import ssl
@@ -520,7 +521,9 @@ def settle_memory() -> None:
     """Once, soon after the first round: collect what start-up left behind, then freeze what
     lives on (modules, the configuration, the probes) so that no later collection walks it again:
     a full pass over start-up's objects takes tens of milliseconds, and would come back during
-    scrapes."""
+    scrapes. linecache holds the source of the methods attrs generates for aiohttp's classes
+    (0.7 MB, only ever read to print a traceback through them): dropped."""
+    linecache.clearcache()
     gc.collect()
     gc.freeze()
 
