@@ -1,4 +1,4 @@
-"""HTTP requests for probes: bounded body size, reasons for every failure."""
+"""HTTP requests for probes: bounded body size, reasons for every failure (see http_client.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-import aiohttp
 from multidict import CIMultiDictProxy
 from yarl import URL
 
@@ -44,8 +43,9 @@ def _parsed(url: str) -> URL:
 async def request(ctx: ProbeContext, method: str, url: str, *, headers: dict[str, str] | None = None,
                   timeout: float | None = None, auth: BasicCredentials | None = None,
                   ssl: ssl_module.SSLContext | None = None) -> Reply:
-    """One request through the shared pool. Raises ProbeError(too_large) past the size limit;
-    connection errors propagate for the engine to classify (refused, dns, tls, timeout).
+    """One request through the shared pool (lucid_exporter.http_client). Raises ProbeError(too_large)
+    past the size limit; connection errors propagate for the engine to classify (refused, dns,
+    tls, timeout).
 
     ``url`` never holds credentials (config.py splits them off); ``auth`` is sent as basic auth
     unless the request carries its own Authorization header (a bearer token wins). ``ssl``: the
@@ -60,19 +60,5 @@ async def request(ctx: ProbeContext, method: str, url: str, *, headers: dict[str
         # RFC 7617 with UTF-8: any character of the password is sent as it is.
         token = base64.b64encode(f"{auth.username}:{auth.password.get_secret_value()}".encode()).decode("ascii")
         headers = {**(headers or {}), "Authorization": f"Basic {token}"}
-    async with ctx.http.request(method, _parsed(url), headers=headers, allow_redirects=False,
-                                timeout=aiohttp.ClientTimeout(total=t), ssl=True if ssl is None else ssl) as resp:
-        declared = resp.content_length
-        if declared is not None:
-            if declared > limit:
-                raise ProbeError("too_large", f"reply of {declared} bytes is over the {limit} byte limit")
-            if "Content-Encoding" not in resp.headers:
-                # A declared length within the limit and no compression that could inflate it:
-                # one read (aiohttp stops at the declared length).
-                return Reply(resp.status, resp.headers, await resp.read())
-        body = bytearray()
-        async for chunk in resp.content.iter_chunked(65536):
-            body += chunk
-            if len(body) > limit:
-                raise ProbeError("too_large", f"reply is over the {limit} byte limit")
-        return Reply(resp.status, resp.headers, bytes(body))
+    status, reply_headers, body = await ctx.http.request(method.upper(), _parsed(url), headers or {}, t, limit, ssl)
+    return Reply(status, reply_headers, body)
