@@ -144,13 +144,37 @@ class Line:
     def __init__(self, sample: Sample) -> None:
         self.sample = sample
         labels = sample.labels
-        name = sample.name
-        if sample.type == "counter" and not name.endswith("_total"):
-            name += "_total"
-        self.keys: tuple[str, ...] = tuple(sorted(labels)) if labels else ()
-        self.values: tuple[str, ...] = tuple([str(labels[k]) for k in self.keys]) if labels else ()
-        self.plain = _plain(sample.name) and all(_plain(k) for k in self.keys)
-        self.text = _line(name, self.keys, self.values, sample.value)
+        shape = _SHAPES.get((sample.name, sample.type, tuple(labels)))
+        if shape is None:
+            shape = _shape(sample.name, sample.type, tuple(labels))
+        self.keys, self.plain, template = shape
+        values = tuple([labels[k] if type(labels[k]) is str else str(labels[k]) for k in self.keys])
+        self.values: tuple[str, ...] = values
+        if values and _NEEDS_ESCAPE.search("".join(values)):
+            values = tuple([_label_value(v) for v in values])
+        self.text = template.format(*values, go_float(sample.value))
+
+
+# (metric name, type, label names in the sample's order) -> (sorted label names, plain?, line template):
+# the same few hundred shapes come back on every scrape.
+_SHAPES: dict[tuple[str, str, tuple[str, ...]], tuple[tuple[str, ...], bool, str]] = {}
+_NEEDS_ESCAPE = re.compile(r'["\\\n]')
+
+
+def _shape(name: str, kind: str, order: tuple[str, ...]) -> tuple[tuple[str, ...], bool, str]:
+    keys = tuple(sorted(order))
+    plain = _plain(name) and all(_plain(k) for k in keys)
+    sample_name = name + "_total" if kind == "counter" and not name.endswith("_total") else name
+    braced = sample_name.replace("{", "{{").replace("}", "}}")
+    if keys:
+        inner = ",".join(f'{k.replace("{", "{{").replace("}", "}}")}="{{}}"' for k in keys)
+        template = f"{braced}{{{{{inner}}}}} {{}}\n"
+    else:
+        template = f"{braced} {{}}\n"
+    shape = (keys, plain, template)
+    if len(_SHAPES) < 65536:  # bounded whatever a misbehaving check returns
+        _SHAPES[(name, kind, order)] = shape
+    return shape
 
 
 def _line(sample_name: str, keys: tuple[str, ...] | list[str], values: tuple[str, ...], value: float) -> str:
