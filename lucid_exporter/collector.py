@@ -155,6 +155,16 @@ class Line:
         self.text = template.format(*values, go_float(sample.value))
 
 
+    @classmethod
+    def known(cls, sample: Sample, keys: tuple[str, ...], values: tuple[str, ...], prefix: str) -> Line:
+        """A line whose labels the caller has written once already (``prefix``: the name and the
+        labels, up to the value): the exporter's own three series per probe and run."""
+        line = cls.__new__(cls)
+        line.sample, line.keys, line.values, line.plain = sample, keys, values, True
+        line.text = f"{prefix}{go_float(sample.value)}\n"
+        return line
+
+
 # (metric name, type, label names in the sample's order) -> (sorted label names, plain?, line template):
 # the same few hundred shapes come back on every scrape.
 _SHAPES: dict[tuple[str, str, tuple[str, ...]], tuple[tuple[str, ...], bool, str]] = {}

@@ -41,6 +41,9 @@ if TYPE_CHECKING:
     from .config import Settings
 
 log = logging.getLogger("lucid_exporter.engine")
+_OWN = ("lucid_probe_success", "lucid_probe_duration_seconds", "lucid_probe_last_success_timestamp_seconds")
+_OWN_HELP = ("1 when the probe's last run succeeded", "Duration of the probe's last run",
+             "When the probe last succeeded (Unix time)")
 
 
 @dataclass
@@ -67,6 +70,8 @@ class _Slot:
     self_samples: list[Sample] | None = None
     self_lines: list[Line] | None = None
     self_samples_of: ProbeResult | None = None
+    own_labels: dict[str, str] | None = None
+    own_prefixes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -254,16 +259,27 @@ class Engine:
         return groups
 
     def _own(self, r: ProbeResult) -> tuple[list[Sample], list[Line]]:
-        """The self-metrics of one result, built (and written) once per probe run."""
+        """The self-metrics of one result, built (and written) once per probe run; their labels
+        are written once per probe (``_Slot.own_prefixes``)."""
         slot = self._slots[id(r.probe)]
         if slot.self_samples is None or slot.self_lines is None or not _same_run(slot.self_samples_of, r):
-            lbl = {"probe": r.probe.kind, "target": r.probe.target}
-            own = [gauge("lucid_probe_success", 1 if r.success else 0, "1 when the probe's last run succeeded", **lbl),
-                   gauge("lucid_probe_duration_seconds", r.duration, "Duration of the probe's last run", **lbl)]
+            probe = r.probe
+            if slot.own_labels is None:
+                slot.own_labels = {"probe": probe.kind, "target": probe.target}
+                # The labels as the encoder writes them (escaped), cut from one line: between the
+                # name and the last space, before the value.
+                text = Line(gauge(_OWN[0], 0, **slot.own_labels)).text
+                labels = text[len(_OWN[0]):text.rindex(" ")]
+                slot.own_prefixes = [name + labels + " " for name in _OWN]
+            lbl, prefixes = slot.own_labels, slot.own_prefixes
+            keys, values = ("probe", "target"), (probe.kind, probe.target)
+            own = [Sample("lucid_probe_success", 1.0 if r.success else 0.0, lbl, _OWN_HELP[0]),
+                   Sample("lucid_probe_duration_seconds", r.duration, lbl, _OWN_HELP[1])]
             if slot.last_success_at:
-                own.append(gauge("lucid_probe_last_success_timestamp_seconds", slot.last_success_at,
-                                 "When the probe last succeeded (Unix time)", **lbl))
-            slot.self_samples, slot.self_lines, slot.self_samples_of = own, prepare(own), r
+                own.append(Sample("lucid_probe_last_success_timestamp_seconds", slot.last_success_at, lbl,
+                                  _OWN_HELP[2]))
+            slot.self_samples, slot.self_samples_of = own, r
+            slot.self_lines = [Line.known(s, keys, values, prefix) for s, prefix in zip(own, prefixes, strict=False)]
         return slot.self_samples, slot.self_lines
 
     def _per_scrape_samples(self, results: list[ProbeResult]) -> list[Sample]:

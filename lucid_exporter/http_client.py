@@ -252,16 +252,17 @@ class HttpPool:
             self._default_ssl = ssl.create_default_context()
         return self._default_ssl
 
-    async def request(self, method: str, url: URL, headers: Mapping[str, str], timeout: float, limit: int,
+    async def request(self, method: str, url: URL, headers: Mapping[str, str], timeout: float | None, limit: int,
                       ssl_context: ssl.SSLContext | None = None) -> tuple[int, CIMultiDictProxy[str], bytes]:
-        """One request and its whole reply: (status, headers, body)."""
+        """One request and its whole reply: (status, headers, body). ``timeout`` None: the caller's
+        own deadline bounds it (the engine's per-probe timeout), no second timer per request."""
         scheme, host, port = url.scheme, url.host or "", url.port
         if scheme not in ("http", "https") or not host or port is None:
             raise ProbeError("other", f"not an http(s) URL with a host: {url.scheme}://{url.host or ''}")
         tls = self._ssl_for(scheme, ssl_context)
         key = (scheme, host, port, id(tls))
         payload = self._request_bytes(method, url, host, port, headers)
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(timeout) if timeout is not None else contextlib.nullcontext():
             for attempt in (1, 2):
                 conn = self._take(key)
                 kept = conn is not None

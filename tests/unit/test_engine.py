@@ -216,3 +216,18 @@ async def test_a_background_probe_serves_its_last_result_while_the_next_run_goes
         assert ages[0].value >= 0
     finally:
         await engine.close()
+
+
+async def test_the_scrape_s_lines_are_what_its_samples_render_to() -> None:
+    from lucid_exporter.collector import render, render_lines
+
+    quoted = Fake('odd "target" \\ name')
+    failing = Fake("bad", error=ProbeError("parse", "field missing"))
+    engine = _engine(Fake("ok"), quoted, failing)
+    try:
+        rnd = await engine.collect(budget=5)
+        accept = "application/openmetrics-text;version=1.0.0"
+        samples = [s for r in rnd.results for s in r.samples] + engine.self_samples(rnd.results)
+        assert render_lines(engine.exposition(rnd.results), accept) == render(samples, accept)
+    finally:
+        await engine.close()
