@@ -105,8 +105,6 @@ class _Connection(asyncio.Protocol):
     async def exchange(self, request: bytes, head_only: bool, limit: int
                        ) -> tuple[int, CIMultiDictProxy[str], bytes]:
         assert self.transport is not None
-        if self.closed or self.transport.is_closing():
-            raise _Stale()
         self._waiter = asyncio.get_running_loop().create_future()
         self._buf.clear()
         self._body = bytearray()
