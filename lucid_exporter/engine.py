@@ -26,12 +26,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+import aiohttp
 from yarl import URL
 
 from . import __version__
 from .collector import Line, prepare
 from .errors import ProbeError, classify
-from .http_client import HttpPool
 from .metrics import Sample, counter, gauge
 from .probes.base import Probe, ProbeContext
 from .redact import redact
@@ -87,7 +87,7 @@ class Engine:
         self._errors: dict[tuple[str, str, str], int] = {}
         cap = settings.probes.concurrency
         self._sem = asyncio.Semaphore(cap) if cap else None
-        self._http: HttpPool | None = None
+        self._http: aiohttp.ClientSession | None = None
         self.first_round_done = asyncio.Event()
 
     def http_pool_limits(self) -> tuple[int, int]:
@@ -110,12 +110,18 @@ class Engine:
 
     async def start(self) -> None:
         if self._http is None:
-            # One pool of kept-alive connections for every HTTP probe: no connection per scrape. Its
-            # name lookups run in the resolver's own threads: a few lookups stuck on a dead name
-            # server must not stall the loop's default executor that other libraries share.
-            _, per_host = self.http_pool_limits()
-            self._http = HttpPool(SharedResolver(self.settings.probes.io_threads), f"lucid-exporter/{__version__}",
-                                  max_idle_per_host=per_host)
+            # One pooled session for every HTTP probe: no connection per scrape. Its name lookups
+            # run in the resolver's own threads: a few lookups stuck on a dead name server must not
+            # stall the loop's default executor that other libraries share.
+            total, per_host = self.http_pool_limits()
+            connector = aiohttp.TCPConnector(limit=total, limit_per_host=per_host, ttl_dns_cache=30,
+                                             resolver=SharedResolver(self.settings.probes.io_threads))
+            # No cookie jar: probes send their own headers, and a service's Set-Cookie must not
+            # leak into the requests of another check.
+            self._http = aiohttp.ClientSession(
+                connector=connector, headers={"User-Agent": f"lucid-exporter/{__version__}"},
+                cookie_jar=aiohttp.DummyCookieJar(),
+            )
 
     async def close(self) -> None:
         for slot in self._slots.values():

@@ -13,18 +13,19 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import aiohttp
+
 from ..metrics import Sample
 
 if TYPE_CHECKING:
     from ..config import Settings
-    from ..http_client import HttpPool
 
 
 @dataclass
 class ProbeContext:
     """What a probe may use: the shared HTTP pool and the configuration."""
 
-    http: HttpPool
+    http: aiohttp.ClientSession
     settings: Settings
     # Monotonic deadline of the current run; probes with several steps can check it.
     deadline: float = 0.0

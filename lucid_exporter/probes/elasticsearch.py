@@ -18,7 +18,7 @@ The last two walk every index or node: on an interval of their own
 ``lucid_probe_result_age_seconds``.
 
 Why not the official client: a read-only exporter makes three or four GETs of JSON, which the
-shared HTTP pool already does with the exporter's timeouts, size limit and error reasons
+shared aiohttp pool already does with the exporter's timeouts, size limit and error reasons
 (elasticsearch_exporter, the Go peer, also uses a plain HTTP client for its few endpoints).
 ``AsyncElasticsearch`` added its own connection pool beside it, a client object per request
 for each request timeout (13 % of the probe's CPU, reading the OTEL_* environment each time)
