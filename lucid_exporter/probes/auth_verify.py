@@ -1,14 +1,15 @@
 """The auth service's token verification (guide: JWT Token Validation Failures).
 
 The exporter's own read-only monitoring token is sent to the auth service's verify endpoint; its
-``exp`` claim is read locally (signature not verified: the exporter does not hold the key) so that
-an expiring token is seen before it stops working. The token is never logged or labelled.
+``exp`` claim is read locally (PyJWT, signature not verified: the exporter does not hold the key) so
+that an expiring token is seen before it stops working. The token is never logged or labelled.
 """
 
 from __future__ import annotations
 
-import base64
 import json
+
+import jwt
 
 from ..config import Settings
 from ..errors import ProbeError
@@ -25,18 +26,13 @@ def jwt_expiry(token: str) -> float | None:
     """The ``exp`` claim of a JWT, decoded WITHOUT verifying the signature; None if absent.
 
     Only for the exporter's own monitoring token: it tells when the token stops working.
-    Never raises and never returns any part of the token. Without verification, reading a claim
-    is decoding the middle part (base64url JSON, RFC 7519): no JWT library needed for that.
+    Never raises and never returns any part of the token.
     """
-    parts = token.split(".")
-    if len(parts) != 3:
-        return None
-    payload = parts[1]
     try:
-        claims = json.loads(base64.urlsafe_b64decode(payload.encode("ascii") + b"=" * (-len(payload) % 4)))
-    except ValueError:  # not base64, not JSON, not UTF-8, not ASCII (binascii.Error is a ValueError)
+        claims = jwt.decode(token, options={"verify_signature": False, "verify_exp": False})
+    except jwt.PyJWTError:
         return None
-    exp = claims.get("exp") if isinstance(claims, dict) else None
+    exp = claims.get("exp")
     if isinstance(exp, bool) or not isinstance(exp, int | float):
         return None
     return float(exp)
