@@ -15,13 +15,10 @@ every output renders from the type, never from a pattern search.
 from __future__ import annotations
 
 import math
-import os
 import re
 import ssl
-import types
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal, Union, get_args, get_origin
+from typing import Any, Literal, get_args
 
 import yaml
 from pydantic import (
@@ -34,6 +31,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
 
 from . import redact
 from .catalogue.models import Extraction
@@ -714,11 +712,10 @@ class ElasticsearchConfig(Section):
     _api_key_in_header = field_validator("api_key")(_no_line_break)
 
 
-class Settings(BaseModel):
-    """The whole configuration. Built from keyword arguments (the YAML file's content) and the
-    environment, which wins: see :func:`environment`."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="LUCID_EXPORTER_", env_nested_delimiter="__", extra="forbid", frozen=True
+    )
 
     web: WebConfig = WebConfig()
     probes: ProbesConfig = ProbesConfig()
@@ -737,94 +734,17 @@ class Settings(BaseModel):
     network: NetworkConfig = Field(NetworkConfig(), description="DNS and TCP reachability")
     host: HostConfig = Field(HostConfig(), description="disk space and backup freshness")
 
-    def __init__(self, **data: Any) -> None:
-        # The environment wins over the file (the keyword arguments carry the YAML content).
-        super().__init__(**_deep_merge(data, environment()))
-
-
-# ---------------------------------------------------------------- the environment
-
-ENV_PREFIX = "LUCID_EXPORTER_"
-ENV_NESTED = "__"
-
-
-def _is_complex(annotation: Any) -> bool:
-    """A section, list or mapping: its environment value is JSON."""
-    origin = get_origin(annotation)
-    if origin in (Union, types.UnionType):
-        return any(_is_complex(a) for a in get_args(annotation) if a is not type(None))
-    if origin in (list, set, tuple, frozenset, dict) or annotation in (list, set, tuple, frozenset, dict):
-        return True
-    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
-
-
-def _child(annotation: Any, key: str) -> Any:
-    """The annotation one key below: a section's field, or a mapping's value type."""
-    if get_origin(annotation) in (Union, types.UnionType):
-        for a in get_args(annotation):
-            if a is not type(None) and (found := _child(a, key)) is not None:
-                return found
-        return None
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        field = annotation.model_fields.get(key)
-        return field.annotation if field is not None else None
-    if get_origin(annotation) is dict:
-        return get_args(annotation)[1]
-    return None
-
-
-def _json(raw: str, where: str, variable: str) -> Any:
-    import json
-
-    try:
-        return json.loads(raw)
-    except ValueError:
-        # Named, never quoted: the value may be a secret.
-        raise ConfigError([f"{where} (environment {variable}): not valid JSON"]) from None
-
-
-def environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """``LUCID_EXPORTER_*`` variables as configuration data, as pydantic-settings read them before
-    (its import was 3 MB and a twentieth of the start-up, for this): names are case-insensitive,
-    ``__`` goes one level down (``LUCID_EXPORTER_REDIS__PASSWORD``), a section, list or mapping
-    is JSON (``LUCID_EXPORTER_WEB='{...}'``, with nested variables winning over its keys); a
-    variable naming no section is ignored, an unknown key inside a section is an error."""
-    names = {k.lower(): k for k in (os.environ if environ is None else environ)}
-    values = os.environ if environ is None else environ
-    prefix = ENV_PREFIX.lower()
-    ours = {low: orig for low, orig in names.items() if low.startswith(prefix)}
-    out: dict[str, Any] = {}
-    for field, info in Settings.model_fields.items():
-        name = prefix + field
-        value: Any = None
-        if name in ours:
-            value = values[ours[name]]
-            if value and _is_complex(info.annotation):
-                value = _json(value, field, ours[name])
-        nested: dict[str, Any] = {}
-        for low, orig in sorted(ours.items()):
-            if not low.startswith(name + ENV_NESTED.lower()):
-                continue
-            *keys, last = low[len(name) + len(ENV_NESTED):].split(ENV_NESTED.lower())
-            annotation = info.annotation
-            node = nested
-            for key in keys:
-                annotation = _child(annotation, key)
-                child = node.setdefault(key, {})
-                if not isinstance(child, dict):
-                    break
-                node = child
-            else:
-                raw: Any = values[orig]
-                annotation = _child(annotation, last)
-                if raw and annotation is not None and _is_complex(annotation):
-                    raw = _json(raw, ".".join([field, *keys, last]), orig)
-                node[last] = raw
-        if nested:
-            value = _deep_merge(value, nested) if isinstance(value, dict) else nested
-        if value is not None:
-            out[field] = value
-    return out
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Environment wins over the file (init carries the YAML content).
+        return (env_settings, init_settings)
 
 
 _SUBFIELD = re.compile(r"^(\[\d+\]|[A-Za-z_][\w.]*): ")
@@ -909,6 +829,11 @@ def load(path: Path | None = None, overrides: dict[str, Any] | None = None) -> S
         return Settings(**data)
     except ValidationError as e:
         raise ConfigError([_format_error(err) for err in e.errors()]) from None
+    except SettingsError as e:
+        # pydantic-settings could not parse an environment variable (JSON of a section): name it,
+        # never quote it.
+        field = str(e).split('"')[1] if str(e).count('"') >= 2 else "?"
+        raise ConfigError([f"{field} (environment LUCID_EXPORTER_{field.upper()}): not valid JSON"]) from None
 
 
 def _deep_merge(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:

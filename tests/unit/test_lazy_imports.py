@@ -34,7 +34,7 @@ print(json.dumps({"code": code, "modules": sorted(sys.modules)}))
 """
 
 CLIENT_LIBRARIES = {"mongodb": "pymongo", "docker": "docker"}
-NEVER = ("redis", "elasticsearch", "elastic_transport", "lucid_sim", "prometheus_client", "bcrypt", "pydantic_settings")
+NEVER = ("redis", "elasticsearch", "elastic_transport", "lucid_sim", "prometheus_client", "bcrypt")
 
 
 def serve_modules(tmp_path: Path, config: dict[str, object]) -> set[str]:
