@@ -1,8 +1,8 @@
 """Redis: the guide's ``redis-cli ping``, ``info``, ``info memory``, ``dbsize``, expired keys and
 ``maxmemory``/``allkeys-lru`` checks, plus the rate-limit keys the API gateway keeps.
 
-A small pool of long-lived connections (``_Client``, RESP over asyncio streams), shared by two
-probes, both selected by ``/probe?target=redis``:
+One long-lived ``redis.asyncio`` client with a small pool, shared by two probes, both selected by
+``/probe?target=redis``:
 
 - ``redis``: ``PING`` and ``INFO everything`` on every scrape (what redis_exporter does);
 - ``redis_rate_limit_keys``: a ``SCAN`` per rate-limit pattern, bounded in keys and time. SCAN
@@ -16,9 +16,13 @@ Parsing (``parse_info``, ``info_samples``) is pure and unit-tested on recorded r
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import Any
+
+import redis.asyncio as aioredis
+from redis import exceptions as rexc
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 
 from ..config import RedisConfig, Settings
 from ..errors import ProbeError, classify
@@ -139,139 +143,74 @@ def _version(info: dict[str, Any]) -> tuple[int, ...]:
     return tuple(int(p) for p in parts[:2] if p.isdigit())
 
 
-# ---------------------------------------------------------------- the client
-
-AUTH_ERRORS = ("NOAUTH", "WRONGPASS", "NOPERM")
-AUTH_PHRASES = ("invalid password", "invalid username-password", "called without any password configured")
-
-
-class RedisReplyError(Exception):
-    """Redis answered an error (``-ERR ...``, ``-WRONGPASS ...``); the connection is still good."""
+def _raw(response: Any, **kwargs: Any) -> Any:
+    return response
 
 
 def redis_reason(exc: BaseException) -> tuple[str, str]:
-    """Reason for a failed command: a failed login is ``auth``, a stopped server ``refused``."""
-    if isinstance(exc, RedisReplyError):
-        msg = str(exc)
-        if msg.startswith(AUTH_ERRORS) or any(p in msg.lower() for p in AUTH_PHRASES):
-            return "auth", f"authentication failed: {msg[:160]}"
-        return "other", f"Redis answered an error: {msg[:160]}"
-    if isinstance(exc, asyncio.IncompleteReadError | ConnectionResetError | BrokenPipeError):
-        return "refused", "connection lost (closed by the server)"
+    """Reason for a redis-py error: a failed login is ``auth``, a stopped server ``refused``."""
+    msg = str(exc)
+    if isinstance(exc, rexc.AuthenticationError | rexc.AuthenticationWrongNumberOfArgsError) or (
+        isinstance(exc, rexc.ResponseError) and msg.startswith(("NOAUTH", "WRONGPASS", "NOPERM"))
+    ):
+        return "auth", f"authentication failed: {msg[:160]}"
+    if isinstance(exc, rexc.TimeoutError):
+        return "timeout", "timed out"
+    if isinstance(exc, rexc.ConnectionError):
+        low = msg.lower()
+        if "refused" in low or "error 111" in low:
+            return "refused", "connection refused"
+        if "name or service" in low or "nodename" in low or "temporary failure in name" in low:
+            return "dns", f"name resolution failed: {msg[:160]}"
+        if "ssl" in low or "certificate" in low:
+            return "tls", f"TLS error: {msg[:160]}"
+        if "closed by server" in low or "reset" in low:
+            return "refused", f"connection lost: {msg[:160]}"
     return classify(exc)
 
 
-def _command(*args: str | int) -> bytes:
-    """One command in RESP: an array of bulk strings (binary-safe: any password is sent as it is)."""
-    parts = [b"*%d\r\n" % len(args)]
-    for a in args:
-        data = str(a).encode("utf-8", "surrogateescape")
-        parts.append(b"$%d\r\n%s\r\n" % (len(data), data))
-    return b"".join(parts)
-
-
-async def _reply(reader: asyncio.StreamReader) -> Any:
-    """One RESP2 reply: str (status), int, bytes or None (bulk), list (array); RedisReplyError for ``-``."""
-    line = await reader.readuntil(b"\r\n")
-    kind, rest = line[:1], line[1:-2]
-    if kind == b"+":
-        return rest.decode("utf-8", "replace")
-    if kind == b"-":
-        raise RedisReplyError(rest.decode("utf-8", "replace"))
-    if kind == b":":
-        return int(rest)
-    if kind == b"$":
-        size = int(rest)
-        return None if size < 0 else (await reader.readexactly(size + 2))[:-2]
-    if kind == b"*":
-        count = int(rest)
-        return None if count < 0 else [await _reply(reader) for _ in range(count)]
-    raise ProbeError("parse", f"not a Redis reply: {line[:40]!r}")
-
-
-class _Connection:
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader = reader
-        self.writer = writer
-
-    async def call(self, *args: str | int) -> Any:
-        self.writer.write(_command(*args))
-        return await _reply(self.reader)
-
-    def close(self) -> None:
-        self.writer.close()
-
-
 class _Client:
-    """The pooled Redis connections the two Redis probes share.
-
-    A small RESP client of our own rather than redis-py: the exporter sends five read-only
-    commands (AUTH, SELECT, CLIENT SETNAME at connect; PING, INFO, SCAN), and redis-py's import
-    held 5.7 MB of Python objects (a tenth of the exporter's memory: its command sets for every
-    Redis module) for them. Connections are opened on first use and kept (no connection per
-    scrape); a pooled connection the server closed (a restart) is replaced at once, once; a
-    wrong password is not retried.
-    """
+    """The one redis.asyncio client the two Redis probes share; created on first use."""
 
     def __init__(self, cfg: RedisConfig, host: str, port: int) -> None:
         self.cfg = cfg
         self.host = host
         self.port = port
-        self._idle: list[_Connection] = []
-        self._slots = asyncio.Semaphore(cfg.max_connections)
-        self._ssl = ssl_context(cfg.tls)
+        self._client: aioredis.Redis | None = None
 
-    async def _connect(self) -> _Connection:
-        cfg = self.cfg
-        async with asyncio.timeout(cfg.connect_timeout_seconds):
-            reader, writer = await asyncio.open_connection(self.host, self.port, ssl=self._ssl)
-        conn = _Connection(reader, writer)
-        try:
-            async with asyncio.timeout(cfg.connect_timeout_seconds):
-                if cfg.password is not None:
-                    secret = cfg.password.get_secret_value()
-                    await (conn.call("AUTH", cfg.username, secret) if cfg.username else conn.call("AUTH", secret))
-                if cfg.db:
-                    await conn.call("SELECT", cfg.db)
-                await conn.call("CLIENT", "SETNAME", "lucid-exporter")
-        except BaseException:
-            conn.close()
-            raise
-        return conn
-
-    async def call(self, *args: str | int) -> Any:
-        """One command on a pooled connection, within the socket timeout."""
-        async with self._slots:
-            for attempt in (1, 2):
-                conn = self._idle.pop() if self._idle else None
-                pooled = conn is not None
-                try:
-                    if conn is None:
-                        conn = await self._connect()
-                    async with asyncio.timeout(self.cfg.connect_timeout_seconds):
-                        reply = await conn.call(*args)
-                except RedisReplyError:
-                    if conn is not None:
-                        self._idle.append(conn)  # an error answer leaves the connection usable
-                    raise
-                except (OSError, asyncio.IncompleteReadError) as e:
-                    if conn is not None:
-                        conn.close()
-                    if pooled and attempt == 1 and not isinstance(e, TimeoutError):
-                        continue  # the server closed a kept connection (a restart): one new one, at once
-                    raise
-                except BaseException:
-                    if conn is not None:
-                        conn.close()  # a reply cut short (timeout, cancel): the stream is out of step
-                    raise
-                self._idle.append(conn)
-                return reply
-        raise AssertionError("unreachable")
+    def get(self) -> aioredis.Redis:
+        if self._client is None:
+            cfg = self.cfg
+            timeout = cfg.connect_timeout_seconds
+            kwargs: dict[str, Any] = {}
+            tls = ssl_context(cfg.tls)
+            if tls is not None:
+                kwargs["ssl"] = True
+                kwargs["ssl_check_hostname"] = tls.check_hostname
+                kwargs["ssl_cert_reqs"] = "none" if cfg.tls.insecure_skip_verify else "required"
+                if cfg.tls.ca_file:
+                    kwargs["ssl_ca_certs"] = str(cfg.tls.ca_file)
+                if cfg.tls.cert_file:
+                    kwargs["ssl_certfile"] = str(cfg.tls.cert_file)
+                if cfg.tls.key_file:
+                    kwargs["ssl_keyfile"] = str(cfg.tls.key_file)
+            self._client = aioredis.Redis(
+                host=self.host, port=self.port, db=cfg.db, username=cfg.username,
+                password=cfg.password.get_secret_value() if cfg.password else None,
+                socket_connect_timeout=timeout, socket_timeout=timeout, max_connections=cfg.max_connections,
+                client_name="lucid-exporter", decode_responses=True,
+                # One immediate retry: a pooled connection broken by a server restart is replaced
+                # at once; a wrong password is not retried with back-off until the budget is gone.
+                retry=Retry(NoBackoff(), 1), **kwargs,
+            )
+            # Keep INFO raw: parse_info is the one parser, tested on recorded replies.
+            self._client.set_response_callback("INFO", _raw)
+        return self._client
 
     async def close(self) -> None:
-        idle, self._idle = self._idle, []
-        for conn in idle:
-            conn.close()
+        if self._client is not None:
+            client, self._client = self._client, None
+            await client.aclose()
 
 
 class RedisProbe(Probe):
@@ -287,13 +226,13 @@ class RedisProbe(Probe):
         return [gauge("lucid_redis_up", 0, UP_HELP), *service_status("redis", self.cluster, False)]
 
     async def run(self, ctx: ProbeContext) -> list[Sample]:
-        client = self.client
+        client = self.client.get()
         try:
             start = time.monotonic()
-            await client.call("PING")
+            await client.ping()
             ping = time.monotonic() - start
-            info = parse_info(bytes(await client.call("INFO", "everything")).decode("utf-8", "replace"))
-        except (RedisReplyError, OSError, asyncio.IncompleteReadError) as e:
+            info = parse_info(str(await client.info("everything")))
+        except (rexc.RedisError, OSError) as e:
             reason, message = redis_reason(e)
             raise ProbeError(reason, message) from None
         return [gauge("lucid_redis_up", 1, UP_HELP), *service_status("redis", self.cluster, True),
@@ -319,7 +258,7 @@ class RedisRateLimitProbe(Probe):
         self.timeout = cfg.rate_limit_max_seconds * len(cfg.rate_limit_patterns) + cfg.connect_timeout_seconds
 
     async def run(self, ctx: ProbeContext) -> list[Sample]:
-        client = self.client
+        client = self.client.get()
         out: list[Sample] = []
         patterns = self.cfg.rate_limit_patterns
         for i, pattern in enumerate(patterns):
@@ -331,15 +270,14 @@ class RedisRateLimitProbe(Probe):
             truncated = False
             try:
                 while True:
-                    reply = await client.call("SCAN", cursor, "MATCH", pattern, "COUNT", self.cfg.scan_count)
-                    cursor, keys = int(reply[0]), reply[1]
+                    cursor, keys = await client.scan(cursor=cursor, match=pattern, count=self.cfg.scan_count)
                     count += len(keys)
                     if cursor == 0:
                         break
                     if count >= self.cfg.rate_limit_max_keys or time.monotonic() >= deadline:
                         truncated = True
                         break
-            except (RedisReplyError, OSError, asyncio.IncompleteReadError) as e:
+            except (rexc.RedisError, OSError) as e:
                 reason, message = redis_reason(e)
                 raise ProbeError(reason, f"SCAN {pattern}: {message}") from None
             out.append(gauge("lucid_redis_rate_limit_keys", min(count, self.cfg.rate_limit_max_keys),

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
-import pytest
-
 from lucid_exporter.metrics import Sample
-from lucid_exporter.probes.redis import RedisReplyError, _command, _reply, info_samples, parse_info, redis_reason
+from lucid_exporter.probes.redis import info_samples, parse_info
 
 FIX = Path(__file__).resolve().parent.parent / "fixtures" / "foundation"
 
@@ -56,37 +53,3 @@ def test_redis_unknown_policy_and_failed_bgsave_still_exposed() -> None:
     assert val(s, "lucid_redis_maxmemory_policy", policy="weird") == 1
     assert val(s, "lucid_redis_last_bgsave_success") == 0
     assert val(s, "lucid_redis_oom_errors_total") is None  # Redis 5 has no errorstats
-
-
-async def _parse(data: bytes) -> object:
-    reader = asyncio.StreamReader()
-    reader.feed_data(data)
-    reader.feed_eof()
-    return await _reply(reader)
-
-
-async def test_redis_replies_are_read_as_resp_says() -> None:
-    assert await _parse(b"+PONG\r\n") == "PONG"
-    assert await _parse(b":42\r\n") == 42
-    assert await _parse(b"$5\r\nab\r\nc\r\n") == b"ab\r\nc"  # a bulk string may hold CRLF
-    assert await _parse(b"$-1\r\n") is None
-    assert await _parse(b"*2\r\n$1\r\n0\r\n*2\r\n$11\r\nratelimit:1\r\n$11\r\nratelimit:2\r\n") == \
-        [b"0", [b"ratelimit:1", b"ratelimit:2"]]
-    with pytest.raises(RedisReplyError, match="WRONGPASS"):
-        await _parse(b"-WRONGPASS invalid username-password pair or user is disabled.\r\n")
-
-
-def test_redis_commands_are_binary_safe_so_any_password_is_sent_as_it_is() -> None:
-    assert _command("AUTH", 'p@ss "w\r\nö') == b'*2\r\n$4\r\nAUTH\r\n$11\r\np@ss "w\r\n\xc3\xb6\r\n'
-    assert _command("SCAN", 0, "MATCH", "rate_limit:*", "COUNT", 1000).startswith(b"*6\r\n$4\r\nSCAN\r\n$1\r\n0\r\n")
-
-
-def test_redis_login_errors_are_reason_auth_and_a_lost_connection_refused() -> None:
-    for answer in ("NOAUTH Authentication required.", "WRONGPASS invalid username-password pair",
-                   "ERR AUTH <password> called without any password configured for the default user.",
-                   "NOPERM this user has no permissions to run the 'info' command"):
-        assert redis_reason(RedisReplyError(answer))[0] == "auth", answer
-    assert redis_reason(RedisReplyError("ERR unknown command 'CLIENT'"))[0] == "other"
-    assert redis_reason(ConnectionRefusedError(111, "Connection refused"))[0] == "refused"
-    assert redis_reason(asyncio.IncompleteReadError(b"", 10))[0] == "refused"
-    assert redis_reason(TimeoutError())[0] == "timeout"
