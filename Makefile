@@ -1,10 +1,11 @@
 # make demo: the exporter against the simulated Lucid stack. make test: everything CI runs.
+# make drill: the fire drills alone, printing their timing tables and the 10-minute healthy window (docs/alerts.md).
 SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 10097
 
-.PHONY: setup test lint unit demo bench bench-logs clean
+.PHONY: setup test lint unit drill demo bench bench-logs clean
 
 setup:
 	@scripts/setup.sh
@@ -14,7 +15,15 @@ lint: setup
 	$(BIN)/mypy lucid_exporter sim/lucid_sim
 
 test: setup lint
-	$(BIN)/python -m pytest -q -p no:cacheprovider tests
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n 4 --dist loadgroup tests
+
+# The drills alone, in one process so that they print their tables (docs/alerts.md): every fault of the
+# drill table with its seconds to fire and to resolve, and the healthy stack with the shipped for: for
+# 10 minutes. make test runs them too (about 18 minutes in all on 2 cores), without the tables.
+drill: setup
+	$(BIN)/python -m pytest -q -s -p no:cacheprovider tests/e2e/test_fire_drill.py tests/e2e/test_lucid_drill.py \
+		tests/e2e/test_container_drill.py \
+		tests/e2e/test_healthy_window.py
 
 unit: setup
 	$(BIN)/python -m pytest -q tests/unit

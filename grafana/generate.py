@@ -4,8 +4,16 @@
     python grafana/generate.py            # write grafana/dashboards/*.json, METRICS_USED.md, docs table
     python grafana/generate.py --check    # exit 1 when a committed file differs from the generated one
 
-Plain dicts, no dependency: the dashboard JSON model is stable and small enough that a
-typed SDK would add a dependency (and a pinned Grafana schema version) for little gain.
+Why a small builder of our own rather than grafana-foundation-sdk (Grafana's typed builders, on
+PyPI as grafana-foundation-sdk 10.1.0, tried for this decision): what this file encodes is domain
+knowledge (which metric answers which guide problem, with which thresholds and links), and the
+layer that turns it into JSON is the ``Board`` class below, about 150 lines. The SDK would replace
+those 150 lines with 4.8 MB of generated code pinned to one Grafana release's schema (10.1), while
+the dashboards here are kept to schemaVersion 39 so that they load in the operator's Grafana from
+10.x on; it would also rewrite every committed dashboard without changing what any panel shows.
+What makes the dashboards trustworthy is tested here, not typed: every panel's query runs against a
+real Prometheus scraping the real exporter and must return data (tests/integration/
+test_dashboards_prometheus.py), and every metric a query names must be in the metric specs.
 The tests regenerate everything and fail when the committed files differ.
 
 Clusters, their titles, the guide's problems and the metric specs come from the catalogue
@@ -321,6 +329,13 @@ def cluster_board(c: str) -> Board:
     return b
 
 
+def _topics(b: Board, topic: str, container_re: str, topics: str, what: str, w: int = 12) -> None:
+    sel = f'container=~"{container_re}",topic=~"{topics}"'
+    b.ts("Topic log lines", topic, f"{what} (logs.topics, the guide's docker logs | grep -i), per second.", "short",
+         [(f"sum by (container, topic) ({_rate(f'lucid_log_topic_lines_total{{{sel}}}')})",
+           "{{container}} {{topic}}")], w=w)
+
+
 def _logs(b: Board, topic: str, container_re: str, what: str) -> None:
     sel = f'container=~"{container_re}"'
     b.ts("Error log lines", topic, f"{what} ERROR, WARN and CRITICAL lines per second (docker logs | grep -i "
@@ -348,14 +363,57 @@ def foundation(b: Board) -> None:
          [("lucid_mongodb_replset_member_health", "{{set}} {{member}}")], w=8, min_=0, max_=1)
     b.ts("Replication lag", p[0], "How far each member's optime is behind the primary.", "s",
          [("lucid_mongodb_replset_member_optime_lag_seconds", "{{member}}")], w=8)
+    b.stat("Replica set primary", p[0], "rs.status(): a member is PRIMARY (writes need one).", "none",
+           [("lucid_mongodb_replset_has_primary", "{{set}}")], w=4, mappings=YES_MAPPINGS,
+           steps=thresholds((None, "red"), (1, "green")))
+    b.ts("Replica set members", p[0], "rs.status(): members in the config and members with health 1.", "short",
+         [("lucid_mongodb_replset_members", "{{set}} members"),
+          ("lucid_mongodb_replset_members_healthy", "{{set}} healthy")], w=8)
+    b.ts("Member uptime", p[0], "rs.status() uptime of each member; a drop is a restart.", "s",
+         [("lucid_mongodb_replset_member_uptime_seconds", "{{member}}")], w=6)
+    b.stat("MongoDB version", p[0], "buildInfo version (db.version()).", "none",
+           [("lucid_mongodb_info", "{{version}}")], w=3, options={"textMode": "name"})
+    b.stat("MongoDB uptime", p[0], "serverStatus uptime; small after a crash or restart.", "s",
+           [("lucid_mongodb_uptime_seconds", "uptime")], w=3)
     b.row(p[1])
     b.ts("Connections", p[1], "serverStatus connections, current and available.", "short",
          [("lucid_mongodb_connections_current", "current"),
           ("lucid_mongodb_connections_available", "available")], w=8)
     b.ts("Operations", p[1], "serverStatus opcounters per second, by operation.", "ops",
          [(f"sum by (type) ({_rate('lucid_mongodb_op_counters_total')})", "{{type}}")], w=8)
-    b.ts("Resident memory", p[1], "MongoDB resident memory (serverStatus mem).", "bytes",
-         [("lucid_mongodb_memory_resident_bytes", "resident")], w=8)
+    b.ts("Memory", p[1], "MongoDB resident and virtual memory (serverStatus mem).", "bytes",
+         [("lucid_mongodb_memory_resident_bytes", "resident"), ("lucid_mongodb_memory_virtual_bytes", "virtual")],
+         w=8)
+    b.ts("Connections opened", p[1], "serverStatus connections.totalCreated per second; a storm of new "
+         "connections is a client without pooling.", "cps", [(_rate("lucid_mongodb_connections_created_total"),
+                                                               "opened")], w=8)
+    b.ts("Network", p[1], "serverStatus network: bytes in and out per second, and requests per second.", "Bps",
+         [(_rate("lucid_mongodb_network_bytes_in_total"), "in"), (_rate("lucid_mongodb_network_bytes_out_total"),
+                                                                   "out")], w=8)
+    b.ts("Requests", p[1], "serverStatus network.numRequests per second.", "reqps",
+         [(_rate("lucid_mongodb_network_requests_total"), "requests")], w=8)
+    b.ts("Open cursors", p[1], "serverStatus metrics.cursor: open cursors, and cursors closed by timeout per "
+         "second (a client not closing them).", "short",
+         [("lucid_mongodb_cursors_open", "open"), (_rate("lucid_mongodb_cursors_timed_out_total"), "timed out /s")],
+         w=8)
+    b.ts("Documents returned against scanned", p[1], "serverStatus metrics: documents returned and documents "
+         "and index keys scanned per second; scanning far more than returning is a missing index.", "ops",
+         [(f"sum by (op) ({_rate('lucid_mongodb_documents_total')})", "{{op}}"),
+          (_rate("lucid_mongodb_query_scanned_objects_total"), "documents scanned"),
+          (_rate("lucid_mongodb_query_scanned_keys_total"), "keys scanned")], w=8)
+    b.ts("Write conflicts and asserts", p[1], "serverStatus write conflicts and asserts per second, by type.",
+         "ops", [(_rate("lucid_mongodb_write_conflicts_total"), "write conflicts"),
+                 (f"sum by (type) ({_rate('lucid_mongodb_asserts_total')})", "asserts {{type}}")], w=8)
+    b.ts("Objects, collections and indexes", p[1], "db.stats() per database.", "short",
+         [("lucid_mongodb_db_objects", "{{database}} objects"),
+          ("lucid_mongodb_db_collections", "{{database}} collections"),
+          ("lucid_mongodb_db_indexes", "{{database}} indexes")], w=8)
+    b.ts("Storage and index size", p[1], "db.stats() storage allocated for data and for indexes.", "bytes",
+         [("lucid_mongodb_db_storage_size_bytes", "{{database}} storage"),
+          ("lucid_mongodb_db_index_size_bytes", "{{database}} indexes")], w=8)
+    b.ts("Required index use", p[1], "$indexStats: uses of each required index per second; an index never used "
+         "is not helping the queries it was made for.", "ops",
+         [(_rate("lucid_mongodb_index_accesses_total"), "{{collection}} {{index}}")], w=8)
     b.ts("Current operations", p[1], "db.currentOp(): active operations and operations waiting for a lock.",
          "short", [("lucid_mongodb_current_ops_active", "active"),
                    ("lucid_mongodb_current_ops_waiting_for_lock", "waiting for lock")], w=8)
@@ -371,10 +429,18 @@ def foundation(b: Board) -> None:
     b.stat("Redis up", p[2], "Redis answers PING (redis-cli ping).", "none", [("lucid_redis_up", "up")], w=4,
            mappings=UP_MAPPINGS)
     b.ts("Redis ping", p[2], "Round trip of PING.", "s", [("lucid_redis_ping_seconds", "ping")], w=6)
-    b.ts("Connected clients", p[2], "INFO clients: connected clients.", "short",
-         [("lucid_redis_connected_clients", "connected")], w=7)
+    b.ts("Clients", p[2], "INFO clients: connected and blocked clients, against maxclients.", "short",
+         [("lucid_redis_connected_clients", "connected"), ("lucid_redis_blocked_clients", "blocked"),
+          ("lucid_redis_max_clients", "maxclients")], w=7)
     b.ts("Rejected connections", p[2], "Connections refused because maxclients was reached, per second.", "short",
          [(_rate("lucid_redis_rejected_connections_total"), "rejected")], w=7)
+    b.ts("Commands and connections", p[2], "INFO stats: commands processed and connections accepted per second.",
+         "ops", [(_rate("lucid_redis_commands_processed_total"), "commands"),
+                 (_rate("lucid_redis_connections_received_total"), "connections")], w=12)
+    b.stat("Redis version and role", p[2], "INFO server and replication: version and role.", "none",
+           [("lucid_redis_info", "{{version}} {{role}}")], w=6, options={"textMode": "name"})
+    b.stat("Redis uptime", p[2], "INFO server uptime; small after a crash or restart.", "s",
+           [("lucid_redis_uptime_seconds", "uptime")], w=6)
     b.row(p[3])
     b.ts("Memory used against maxmemory", p[3], "INFO memory used_memory and maxmemory (0 = no limit).",
          "bytes", [("lucid_redis_memory_used_bytes", "used"), ("lucid_redis_memory_max_bytes", "maxmemory")],
@@ -388,10 +454,32 @@ def foundation(b: Board) -> None:
     b.ts("Evicted and expired keys", p[3], "Keys evicted (memory pressure) and expired, per second.", "short",
          [(_rate("lucid_redis_evicted_keys_total"), "evicted"), (_rate("lucid_redis_expired_keys_total"),
                                                                   "expired")], w=8)
-    b.ts("Keys per database", p[3], "dbsize per Redis database.", "short", [("lucid_redis_db_keys", "db{{db}}")],
-         w=12)
+    b.ts("Out-of-memory errors", p[3], "Commands refused with OOM per scrape interval (INFO errorstats): the "
+         "guide's 'out of memory errors'. A full cache with allkeys-lru evicts instead and shows none.", "short",
+         [(_inc("lucid_redis_oom_errors_total"), "OOM errors")], w=8)
+    b.ts("RSS, peak and host memory", p[3], "INFO memory: resident memory, peak of used_memory and the host's "
+         "memory.", "bytes", [("lucid_redis_memory_used_rss_bytes", "rss"),
+                               ("lucid_redis_memory_used_peak_bytes", "peak"),
+                               ("lucid_redis_total_system_memory_bytes", "host")], w=8)
+    b.ts("Fragmentation", p[3], "INFO memory mem_fragmentation_ratio (RSS over used memory).", "none",
+         [("lucid_redis_memory_fragmentation_ratio", "fragmentation")], w=8)
+    b.ts("Keys per database", p[3], "dbsize per Redis database, and keys with a TTL.", "short",
+         [("lucid_redis_db_keys", "{{db}}"), ("lucid_redis_db_keys_expiring", "{{db}} with TTL")], w=8)
+    b.ts("Cache hits and misses", p[3], "INFO stats keyspace hits and misses per second.", "ops",
+         [(_rate("lucid_redis_keyspace_hits_total"), "hits"), (_rate("lucid_redis_keyspace_misses_total"),
+                                                                "misses")], w=8)
     b.ts("Rate-limit keys", p[3], "Keys under the gateway's rate-limit patterns (counted with SCAN).", "short",
-         [("lucid_redis_rate_limit_keys", "{{pattern}}")], w=12)
+         [("lucid_redis_rate_limit_keys", "{{pattern}}")], w=6)
+    b.stat("Rate-limit count truncated", p[3], "YES when SCAN stopped at its key cap: the count is a lower bound.",
+           "none", [("lucid_redis_rate_limit_keys_truncated", "{{pattern}}")], w=2, mappings=BAD_MAPPINGS)
+    b.stat("Last BGSAVE", p[3], "INFO persistence rdb_last_bgsave_status; a fork failing for memory shows here.",
+           "none", [("lucid_redis_last_bgsave_success", "bgsave")], w=4, mappings=OK_MAPPINGS)
+    b.stat("AOF", p[3], "INFO persistence aof_enabled.", "none", [("lucid_redis_aof_enabled", "aof")], w=4,
+           mappings=YES_MAPPINGS, steps=GREEN)
+    b.stat("Since last save", p[3], "time() - rdb_last_save_time.", "s",
+           [("time() - lucid_redis_last_save_timestamp_seconds", "since last save")], w=4)
+    b.stat("Writes since last save", p[3], "INFO persistence rdb_changes_since_last_save: lost if Redis dies now.",
+           "short", [("lucid_redis_changes_since_last_save", "changes")], w=4)
     b.row(p[4])
     b.stat("Elasticsearch up", p[4], "The cluster answers _cluster/health.", "none",
            [("lucid_elasticsearch_up", "up")], w=4, mappings=UP_MAPPINGS)
@@ -399,14 +487,39 @@ def foundation(b: Board) -> None:
            "none", [('max(lucid_elasticsearch_cluster_health_status{color="yellow"}) '
                      '+ 2 * max(lucid_elasticsearch_cluster_health_status{color="red"})', "health")],
            w=4, mappings=ES_MAPPINGS, steps=thresholds((None, "green"), (1, "yellow"), (2, "red")))
-    b.ts("Shards", p[4], "Active, relocating, initializing and unassigned shards.", "short",
+    b.ts("Shards", p[4], "Active (and active primary), relocating, initializing, unassigned and delayed "
+         "unassigned shards.", "short",
          [("lucid_elasticsearch_cluster_active_shards", "active"),
+          ("lucid_elasticsearch_cluster_active_primary_shards", "active primary"),
           ("lucid_elasticsearch_cluster_relocating_shards", "relocating"),
           ("lucid_elasticsearch_cluster_initializing_shards", "initializing"),
-          ("lucid_elasticsearch_cluster_unassigned_shards", "unassigned")], w=8)
-    b.ts("Nodes and pending tasks", p[4], "Nodes in the cluster and pending cluster tasks.", "short",
-         [("lucid_elasticsearch_cluster_nodes", "nodes"),
-          ("lucid_elasticsearch_cluster_pending_tasks", "pending tasks")], w=8)
+          ("lucid_elasticsearch_cluster_unassigned_shards", "unassigned"),
+          ("lucid_elasticsearch_cluster_delayed_unassigned_shards", "delayed unassigned")], w=8)
+    b.ts("Nodes and pending tasks", p[4], "Nodes and data nodes in the cluster, and pending cluster tasks.",
+         "short", [("lucid_elasticsearch_cluster_nodes", "nodes"),
+                   ("lucid_elasticsearch_cluster_data_nodes", "data nodes"),
+                   ("lucid_elasticsearch_cluster_pending_tasks", "pending tasks")], w=8)
+    b.stat("Active shards", p[4], "_cluster/health active_shards_percent: below 100 % some shards are "
+           "unassigned.", "percentunit", [("lucid_elasticsearch_cluster_active_shards_ratio", "active")], w=4,
+           steps=thresholds((None, "red"), (0.5, "orange"), (1, "green")))
+    b.stat("Elasticsearch version", p[4], "GET / version and distribution.", "none",
+           [("lucid_elasticsearch_info", "{{distribution}} {{version}}")], w=4, options={"textMode": "name"})
+    b.ts("Oldest pending task", p[4], "_cluster/health task_max_waiting_in_queue: a cluster that stops "
+         "processing tasks.", "s", [("lucid_elasticsearch_cluster_task_max_waiting_seconds", "oldest task")], w=8)
+    b.stat("Index health", p[4], "_cat/indices health of each (allow-listed) index.", "none",
+           [("lucid_elasticsearch_index_health == 1", "{{index}} {{color}}")], w=8, options={"textMode": "name"})
+    b.ts("Indices by health", p[4], "_cat/indices counted by health, and indices past the series cap.", "short",
+         [("lucid_elasticsearch_indices", "{{health}}"), ("lucid_elasticsearch_indices_omitted", "omitted")], w=8)
+    b.ts("Index documents", p[4], "_cat/indices docs.count of each index.", "short",
+         [("lucid_elasticsearch_index_docs", "{{index}}")], w=12)
+    b.ts("Index store size", p[4], "_cat/indices store.size of each index.", "bytes",
+         [("lucid_elasticsearch_index_store_size_bytes", "{{index}}")], w=12)
+    b.ts("Data node disk", p[4], "_nodes/stats fs: available and total disk space per node; a full disk turns "
+         "shards read-only.", "bytes",
+         [("lucid_elasticsearch_node_fs_available_bytes", "{{node}} available"),
+          ("lucid_elasticsearch_node_fs_total_bytes", "{{node}} total")], w=20)
+    b.stat("Nodes past the cap", p[4], "_nodes/stats nodes not shown per node (series cap).", "none",
+           [("lucid_elasticsearch_nodes_omitted", "omitted")], w=4)
     b.ts("JVM heap", p[4], "_nodes/stats heap used against max, per node.", "bytes",
          [("lucid_elasticsearch_node_heap_used_bytes", "{{node}} used"),
           ("lucid_elasticsearch_node_heap_max_bytes", "{{node}} max")], w=24)
@@ -425,6 +538,8 @@ def auth(b: Board) -> None:
          w=12)
     b.row(p[1])
     _logs(b, p[1], "lucid-auth-service", "Auth service (hardware wallet detection logs here):")
+    _topics(b, p[1], "lucid-auth-service", "hardware_wallet|auth", "Auth service lines about the hardware wallet "
+            "(hardware, ledger, trezor) and about authentication", w=24)
 
 
 def gateway(b: Board) -> None:
@@ -437,6 +552,11 @@ def gateway(b: Board) -> None:
            [('lucid_container_running{container="lucid-rate-limiter"}', "running")], w=4, mappings=UP_MAPPINGS)
     b.ts("Rate-limit keys in Redis", p[0], "redis-cli keys 'ratelimit:*', counted with SCAN.", "short",
          [("lucid_redis_rate_limit_keys", "{{pattern}}")], w=8)
+    b.stat("Rate-limit headers present", p[0], "The exporter's request got X-RateLimit-* headers back.", "none",
+           [("lucid_gateway_rate_limit_headers_present", "headers")], w=4, mappings=YES_MAPPINGS)
+    b.stat("Exporter's request refused (429)", p[0], "The exporter's own request was rate limited: YES only "
+           "if the limit is far below the guide's 100 a minute.", "none",
+           [("lucid_gateway_rate_limited", "429")], w=4, mappings=BAD_MAPPINGS)
     b.row(p[1])
     gw_lines = 'lucid_log_lines_total{container="lucid-api-gateway"}'
     b.stat("CORS preflight by origin", p[1], "OPTIONS with Origin and Access-Control-Request-Method is "
@@ -444,6 +564,7 @@ def gateway(b: Board) -> None:
            w=8, mappings=OK_MAPPINGS)
     b.ts("Gateway error log lines", p[1], "API gateway ERROR/WARN/CRITICAL lines per second (CORS errors are "
          "logged here).", "short", [(f"sum by (level) ({_rate(gw_lines)})", "{{level}}")], w=16)
+    _topics(b, p[1], "lucid-api-gateway", "cors", "API gateway lines about CORS", w=24)
 
 
 def blockchain(b: Board) -> None:
@@ -457,29 +578,44 @@ def blockchain(b: Board) -> None:
     b.ts("Block height", p[0], "/api/v1/blocks/latest height.", "short",
          [("lucid_blockchain_block_height", "height")], w=8)
     b.ts("Consensus round", p[0], "Current consensus round.", "short", [("lucid_consensus_round", "round")], w=8)
-    b.ts("Consensus participants", p[0], "Participants by status.", "short",
-         [("lucid_consensus_participants", "{{status}}")], w=12)
+    b.ts("Consensus participants", p[0], "Participants by status, and active validators.", "short",
+         [("lucid_consensus_participants", "{{status}}"),
+          ("lucid_consensus_active_validators", "active validators")], w=12)
     b.ts("PoOT score range", p[0], "Minimum, mean and maximum PoOT score over all nodes (consensus weights).",
          "short", [("lucid_poot_score_min", "min"), ("lucid_poot_score_avg", "avg"),
                    ("lucid_poot_score_max", "max")], w=12)
+    b.ts("PoOT scores seen by consensus", p[0], "/api/v1/consensus/poot-scores: the scores the blockchain engine "
+         "weighs, lowest and highest, and the nodes it has a score for.", "short",
+         [("lucid_consensus_poot_score_min", "min"), ("lucid_consensus_poot_score_max", "max"),
+          ("lucid_consensus_poot_score_nodes", "nodes")], w=24)
     b.row(p[1])
     b.ts("Anchoring sessions by state", p[1], "Pending, processing, completed and failed anchorings.", "short",
          [("lucid_anchoring_sessions", "{{state}}")], w=16)
     b.stat("Time since last anchor", p[1], "time() - last anchor timestamp.", "s",
            [("time() - lucid_anchoring_last_anchor_timestamp_seconds", "since last anchor")], w=8,
            steps=thresholds((None, "green"), (600, "orange"), (3600, "red")))
+    b.stat("Anchoring reaches the blockchain", p[1], "/api/v1/anchoring/blockchain-status connected.", "none",
+           [("lucid_anchoring_blockchain_connected", "connected")], w=8, mappings=YES_MAPPINGS)
+    b.ts("Merkle trees by status", p[1], "/api/v1/anchoring/merkle-trees counted by status; trees stuck in "
+         "pending are not anchored.", "short", [("lucid_anchoring_merkle_trees", "{{status}}")], w=16)
 
 
 def sessions(b: Board) -> None:
     p = PROBLEMS["sessions"]
     b.row(p[0])
     b.ts("Pipeline sessions by state", p[0], "/api/v1/pipeline/sessions counted by state; a stuck pipeline "
-         "piles up in one state.", "short", [("lucid_pipeline_sessions", "{{state}}")], w=24)
+         "piles up in one state.", "short", [("lucid_pipeline_sessions", "{{state}}")], w=12)
+    b.stat("Since the last state change", p[0], "time() - the pipeline's last_transition_time: grows while no "
+           "session moves on.", "s", [("time() - lucid_pipeline_last_transition_timestamp_seconds", "since")],
+           w=4, steps=thresholds((None, "green"), (300, "orange"), (600, "red")))
+    b.ts("Sessions processed", p[0], "/api/v1/pipeline/status processed_sessions per second.", "ops",
+         [(_rate("lucid_pipeline_sessions_processed_total"), "processed")], w=8)
     b.row(p[1])
     b.ts("Chunk queue depth", p[1], "/api/v1/processing/queue length; growing means the processor falls behind.",
          "short", [("lucid_chunk_queue_depth", "queue")], w=10)
-    b.ts("Failed chunks", p[1], "Chunks that failed processing, per second.", "short",
-         [(_rate("lucid_chunks_failed_total"), "failed")], w=10)
+    b.ts("Chunks processed and failed", p[1], "Chunks processed and chunks that failed, per second.", "short",
+         [(_rate("lucid_chunks_processed_total"), "processed"), (_rate("lucid_chunks_failed_total"), "failed")],
+         w=10)
     b.stat("Encryption OK", p[1], "/api/v1/processing/encryption-status reports encryption working.", "none",
            [("lucid_chunk_encryption_ok", "encryption")], w=4, mappings=OK_MAPPINGS)
 
@@ -507,13 +643,18 @@ def rdp(b: Board) -> None:
          w=8)
     b.ts("RDP containers memory", p[1], "docker stats: memory of the RDP containers.", "bytes",
          [(f"lucid_container_memory_usage_bytes{{{sel}}}", "{{container}}")], w=8)
+    b.ts("Monitored sessions", p[1], "/api/v1/monitoring/metrics: RDP sessions the resource monitor samples.",
+         "short", [("lucid_resource_monitor_sessions", "sessions")], w=24)
 
 
 def nodes(b: Board) -> None:
     p = PROBLEMS["nodes"]
     b.row(p[0])
     b.ts("Nodes by status", p[0], "/api/v1/nodes/list counted by status; a deregistered node leaves.", "short",
-         [("lucid_nodes", "{{status}}")], w=24)
+         [("lucid_nodes", "{{status}}")], w=12)
+    b.ts("Registered and unhealthy nodes", p[0], "/api/v1/nodes/status registered nodes and /api/v1/nodes/health "
+         "unhealthy nodes.", "short", [("lucid_nodes_registered", "registered"),
+                                       ("lucid_nodes_unhealthy", "unhealthy")], w=12)
     b.row(p[1])
     b.add("histogram", "PoOT score distribution", p[1], "Histogram of the per-node PoOT scores (capped to the "
           "highest-scoring nodes); collapsed scores pile up at 0.", "short", [("lucid_poot_score", "{{node}}")],
@@ -525,6 +666,12 @@ def nodes(b: Board) -> None:
     b.ts("PoOT score min / mean / max", p[1], "Spread of PoOT scores over all nodes.", "short",
          [("lucid_poot_score_min", "min"), ("lucid_poot_score_avg", "avg"), ("lucid_poot_score_max", "max")],
          w=18)
+    b.stat("Participation", p[1], "/api/v1/poot/participation: nodes with a score over all nodes.",
+           "percentunit", [("lucid_poot_participation_ratio", "participation")], w=6,
+           steps=thresholds((None, "red"), (0.5, "orange"), (0.9, "green")))
+    b.stat("Nodes past the series cap", p[1], "Scored nodes not shown per node (status.per_node_series_cap).",
+           "none", [("lucid_poot_score_omitted_series", "omitted")], w=6)
+    _topics(b, p[1], "lucid-node-management", "poot", "Node management lines about PoOT (calculation errors)")
 
 
 def admin(b: Board) -> None:
@@ -535,8 +682,11 @@ def admin(b: Board) -> None:
     b.stat("RBAC permission matrix readable", p[1], "The read-only monitoring token can read "
            "/api/v1/admin/permissions/matrix.", "none", [("lucid_admin_rbac_ok", "rbac")], w=8,
            mappings=OK_MAPPINGS)
-    b.ts("RBAC roles", p[1], "Roles defined; 0 means the default roles are missing.", "short",
-         [("lucid_admin_rbac_roles", "roles")], w=16)
+    b.ts("RBAC roles", p[1], "Roles defined, role assignments and the monitoring token's permissions; 0 roles "
+         "means the default roles are missing.", "short",
+         [("lucid_admin_rbac_roles", "roles"), ("lucid_admin_role_assignments", "assignments"),
+          ("lucid_admin_permissions", "token permissions")], w=16)
+    _topics(b, p[1], "lucid-admin-interface", "rbac", "Admin interface lines about RBAC", w=24)
 
 
 def tron(b: Board) -> None:
@@ -552,6 +702,14 @@ def tron(b: Board) -> None:
            mappings=YES_MAPPINGS)
     b.stat("Isolation violations", p[0], "Containers on the TRON network that are not TRON payment services.",
            "none", [("lucid_tron_isolation_violations", "violations")], w=6, steps=COUNT_BAD)
+    b.ts("TRON client against TronGrid", p[0], "Latest block number the TRON client reports, and TronGrid's "
+         "(getnowblock); a growing gap is a client that stopped syncing.", "short",
+         [("lucid_tron_latest_block", "client"), ("lucid_trongrid_latest_block", "TronGrid")], w=12)
+    b.stat("TronGrid block age", p[0], "time() - TronGrid's latest block: old when TronGrid itself is not "
+           "reachable or stalled.", "s", [("time() - lucid_trongrid_latest_block_timestamp_seconds", "age")], w=6,
+           steps=thresholds((None, "green"), (30, "orange"), (120, "red")))
+    b.stat("TRON endpoints reachable", p[0], "/api/v1/tron/connectivity endpoints the client reaches.", "none",
+           [("lucid_tron_endpoints_reachable", "reachable")], w=6, steps=thresholds((None, "red"), (1, "green")))
     b.row(p[1])
     b.ts("Wallets by status", p[1], "/api/v1/wallets/status counted by status.", "short",
          [("lucid_tron_wallets", "{{status}}")], w=24)
@@ -574,6 +732,12 @@ def system(b: Board) -> None:
            [("lucid_tcp_connect_success", "{{target}}")], w=12, mappings=UP_MAPPINGS)
     b.ts("TCP connect time", p[0], "Time to connect to each configured target.", "s",
          [("lucid_tcp_connect_seconds", "{{target}}")], w=12)
+    b.ts("DNS resolution time", p[0], "Time to resolve each name (or to fail).", "s",
+         [("lucid_dns_resolution_seconds", "{{name}}")], w=12)
+    b.ts("Containers per network", p[0], "docker network inspect: containers attached to each network.", "short",
+         [("lucid_docker_network_containers", "{{network}}")], w=6)
+    b.stat("Attached containers", p[0], "docker network inspect: which container is on which network.", "none",
+           [("lucid_docker_network_attached", "{{network}}: {{container}}")], w=6, options={"textMode": "name"})
     b.row(p[1])
     b.ts("Container CPU", p[1], "docker stats: CPU per container (1 = one core).", "percentunit",
          [(f"sum by (container) ({_rate(f'lucid_container_cpu_seconds_total{{{sel}}}')})", "{{container}}")],
@@ -585,6 +749,9 @@ def system(b: Board) -> None:
                           f"{{{sel}}} > 0)", "{{container}}")], w=8)
     b.ts("Slowest health checks", p[1], "The ten slowest service health checks (curl -w %{time_total}).", "s",
          [("topk(10, lucid_service_health_duration_seconds)", "{{service}}")], w=12)
+    b.ts("Host memory (free -h)", p[1], "Host memory total and available, swap total and free.", "bytes",
+         [("lucid_host_memory_total_bytes", "memory total"), ("lucid_host_memory_available_bytes", "available"),
+          ("lucid_host_swap_total_bytes", "swap total"), ("lucid_host_swap_free_bytes", "swap free")], w=12)
     b.ts("Slow log lines", p[1], "Slow, timeout and duration lines per second (grep -i 'slow\\|timeout').",
          "short", [(f"sum by (container) ({_rate(f'lucid_log_slow_lines_total{{{sel}}}')})", "{{container}}")],
          w=12)
@@ -594,6 +761,15 @@ def system(b: Board) -> None:
            "{{container}} {{level}}")], w=12)
     b.ts("LUCID_ERR codes", p[2], "LUCID_ERR_NNNN codes per scrape interval, by code.", "short",
          [(f"sum by (code) ({_inc(f'lucid_log_error_codes_total{{{sel}}}')})", "{{code}}")], w=12)
+    b.ts("Topic log lines", p[2], "Lines matching each configured topic (logs.topics: auth, hardware wallet, CORS, "
+         "PoOT, RBAC) per second.", "short",
+         [(f"sum by (topic) ({_rate(f'lucid_log_topic_lines_total{{{sel}}}')})", "{{topic}}")], w=12)
+    b.ts("Log lines read", p[2], "Lines the exporter read and classified per second, and reads that hit "
+         "logs.max_lines_per_read (older new lines skipped).", "short",
+         [(f"sum({_rate(f'lucid_log_read_lines_total{{{sel}}}')})", "read"),
+          (f"sum({_inc(f'lucid_log_truncated_reads_total{{{sel}}}')})", "truncated reads")], w=8)
+    b.stat("Logs not readable", p[2], "Containers whose logs could not be read in the last run.", "none",
+           [("lucid_log_containers_failed", "failed")], w=4, steps=COUNT_BAD)
     b.row(p[3])
     b.stat("Containers running", p[3], "docker ps: running Lucid containers and expected ones missing.", "none",
            [(f"sum(lucid_container_running{{{sel}}})", "running"),
@@ -603,20 +779,37 @@ def system(b: Board) -> None:
            w=6, steps=COUNT_BAD)
     b.ts("Restarts", p[3], "Restart count per container; a restart loop climbs.", "short",
          [(f"lucid_container_restart_count{{{sel}}}", "{{container}}")], w=6)
+    b.ts("Exit codes", p[3], "Exit code of each container's last run (0 while running; 137 killed, 139 crashed).",
+         "none", [(f"lucid_container_exit_code{{{sel}}}", "{{container}}")], w=8)
+    b.ts("Container uptime", p[3], "time() - when each container last started; drops at every restart.", "s",
+         [(f"time() - lucid_container_started_at_seconds{{{sel}}}", "{{container}}")], w=8)
+    b.stat("Containers watched", p[3], "Containers the exporter watches (expected and matching its patterns).",
+           "none", [("lucid_containers_watched", "watched")], w=8)
     b.stat("OOM-killed", p[3], "Containers whose last exit was an OOM kill.", "none",
            [(f"count(lucid_container_oom_killed{{{sel}}} == 1) or vector(0)", "oom killed")], w=6,
            steps=COUNT_BAD)
-    b.ts("Docker disk usage", p[3], "docker system df: images, containers, volumes, build cache.", "bytes",
-         [("lucid_docker_disk_usage_bytes", "{{type}}")], w=12)
-    b.add("bargauge", "Filesystem free", p[3], "df -h: free over size of each configured path.",
-          "percentunit", [("lucid_host_filesystem_free_bytes / (lucid_host_filesystem_size_bytes > 0)", "{{path}}")],
-          w=12, steps=thresholds((None, "red"), (0.1, "orange"), (0.2, "green")), min_=0, max_=1)
+    b.ts("Docker disk usage", p[3], "docker system df: images, containers, volumes, build cache, and the image "
+         "layers on disk.", "bytes", [("lucid_docker_disk_usage_bytes", "{{type}}"),
+                                      ("lucid_docker_disk_layers_bytes", "layers")], w=12)
+    b.add("bargauge", "Filesystem available", p[3], "df -h: Avail over Used + Avail of each configured path "
+          "(100 % - Use%; the root reserve is not available to the services).", "percentunit",
+          [("lucid_host_filesystem_avail_bytes / ((lucid_host_filesystem_size_bytes - lucid_host_filesystem_free_bytes"
+            " + lucid_host_filesystem_avail_bytes) > 0)", "{{path}}")],
+          w=8, steps=thresholds((None, "red"), (0.1, "orange"), (0.2, "green")), min_=0, max_=1)
+    b.stat("Paths measured", p[3], "Configured paths that exist and can be measured (statvfs).", "none",
+           [("lucid_host_filesystem_present", "{{path}}")], w=4, mappings=YES_MAPPINGS)
     b.row(p[4])
     b.stat("Backup age", p[4], "Time since the newest backup in /opt/lucid/backups/<kind>.", "s",
            [("time() - lucid_backup_last_timestamp_seconds", "{{kind}}")], w=12,
            steps=thresholds((None, "green"), (86400 + 3600, "orange"), (2 * 86400, "red")))
     b.stat("Backup size", p[4], "Size of the newest backup; a tiny backup is a broken one.", "bytes",
            [("lucid_backup_last_size_bytes", "{{kind}}")], w=12)
+    b.stat("Backup directory", p[4], "The backup directory of each kind exists.", "none",
+           [("lucid_backup_directory_present", "{{kind}}")], w=8, mappings=YES_MAPPINGS)
+    b.stat("A backup exists", p[4], "At least one backup file of each kind.", "none",
+           [("lucid_backup_present", "{{kind}}")], w=8, mappings=YES_MAPPINGS)
+    b.ts("Backup files", p[4], "Backup files of each kind (ls /opt/lucid/backups/<kind>).", "short",
+         [("lucid_backup_files", "{{kind}}")], w=8)
 
 
 BUILDERS = {"foundation": foundation, "auth": auth, "gateway": gateway, "blockchain": blockchain,
@@ -650,6 +843,17 @@ def exporter() -> Board:
          [(f"max by (probe) (lucid_probe_duration_seconds{{{sel}}})", "{{probe}}")], w=12)
     b.ts("Slowest targets", t, "The ten slowest probe targets.", "s",
          [(f"topk(10, lucid_probe_duration_seconds{{{sel}}})", "{{probe}} {{target}}")], w=12)
+    b.ts("Duration over timeout (max by kind)", t, "Each probe's duration over the timeout it was given "
+         "(LucidProbeNearTimeout at 80 %).", "percentunit",
+         [(f"max by (probe) (lucid_probe_duration_seconds{{{sel}}} / (lucid_probe_timeout_seconds{{{sel}}} > 0))",
+           "{{probe}}")], w=12, min_=0, max_=1)
+    b.ts("Scrape duration against its timeout", t, "How long Prometheus' scrape of the exporter takes, and the "
+         "scrape timeout it sent (LucidExporterScrapeNearTimeout at 80 %).", "s",
+         [("scrape_duration_seconds and on (job, instance) lucid_exporter_scrape_timeout_seconds", "{{instance}} "
+           "duration"), ("lucid_exporter_scrape_timeout_seconds", "{{instance}} timeout")], w=12)
+    b.ts("Since the last success", t, "The ten probes whose last success is the oldest (a failing probe's metrics "
+         "are that old).", "s", [(f"topk(10, time() - lucid_probe_last_success_timestamp_seconds{{{sel}}})",
+                                  "{{probe}} {{target}}")], w=12)
     b.row("Errors")
     b.ts("Errors by reason", t, "Probe failures per scrape interval by reason (timeout, refused, dns, tls, "
          "http_status, parse, auth, too_large, other).", "short",

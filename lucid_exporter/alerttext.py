@@ -43,33 +43,36 @@ def _g4(v: float) -> str:
     return f"{v:.4g}"
 
 
+def _scaled(v: float, prefixes: tuple[str, ...], factor: float, until: Callable[[float], bool]) -> str:
+    """``v`` scaled by ``factor`` per prefix until ``until(v)``, as Prometheus' humanize functions do."""
+    prefix = ""
+    for p in prefixes:
+        if until(abs(v)):
+            break
+        prefix, v = p, v * factor
+    return f"{_g4(v)}{prefix}"
+
+
+_BIG = ("k", "M", "G", "T", "P", "E", "Z", "Y")
+_SMALL = ("m", "u", "n", "p", "f", "a", "z", "y")
+
+
+def _small(v: float) -> str:
+    return _scaled(v, _SMALL, 1000, lambda x: x >= 1)
+
+
 def humanize(v: float) -> str:
     if v == 0 or math.isnan(v) or math.isinf(v):
         return _g4(v)
     if abs(v) >= 1:
-        prefix = ""
-        for p in ("k", "M", "G", "T", "P", "E", "Z", "Y"):
-            if abs(v) < 1000:
-                break
-            prefix, v = p, v / 1000
-        return f"{_g4(v)}{prefix}"
-    prefix = ""
-    for p in ("m", "u", "n", "p", "f", "a", "z", "y"):
-        if abs(v) >= 1:
-            break
-        prefix, v = p, v * 1000
-    return f"{_g4(v)}{prefix}"
+        return _scaled(v, _BIG, 1 / 1000, lambda x: x < 1000)
+    return _small(v)
 
 
 def humanize1024(v: float) -> str:
     if abs(v) <= 1 or math.isnan(v) or math.isinf(v):
         return _g4(v)
-    prefix = ""
-    for p in ("ki", "Mi", "Gi", "Ti", "Pi", "Ei", "Zi", "Yi"):
-        if abs(v) < 1024:
-            break
-        prefix, v = p, v / 1024
-    return f"{_g4(v)}{prefix}"
+    return _scaled(v, ("ki", "Mi", "Gi", "Ti", "Pi", "Ei", "Zi", "Yi"), 1 / 1024, lambda x: x < 1024)
 
 
 def humanize_percentage(v: float) -> str:
@@ -93,12 +96,7 @@ def humanize_duration(v: float) -> str:
         if minutes:
             return f"{sign}{minutes}m {seconds}s"
         return f"{sign}{_g4(v)}s"
-    prefix = ""
-    for p in ("m", "u", "n", "p", "f", "a", "z", "y"):
-        if abs(v) >= 1:
-            break
-        prefix, v = p, v * 1000
-    return f"{_g4(v)}{prefix}s"
+    return f"{_small(v)}s"
 
 
 def humanize_timestamp(v: float) -> str:

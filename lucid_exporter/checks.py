@@ -10,9 +10,10 @@ documented path language json_exporter-style exporters use: ``block_header.raw_d
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from functools import cache, lru_cache
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import jmespath
@@ -86,29 +87,65 @@ def to_bool(v: Any) -> float:
     return 0.0
 
 
-def to_timestamp(v: Any, where: str) -> float:
-    """ISO-8601 (``Z`` or offset; naive means UTC) or Unix time in s, ms or µs -> Unix seconds."""
+# A timestamp is accepted only as a plausible Unix time: from 2001-09-09T01:46:40Z (1e9 s) to one day
+# after the exporter's own clock. Below: a monotonic or uptime clock (an event loop's time() is seconds
+# since boot, which would need 31 years of uptime to reach 1e9), a 0 for "never", a duration; read as
+# Unix time they would be a date in 1970 and every staleness alert would fire on a healthy service.
+# The bound is fixed rather than "now minus N years" so that a genuinely old time (a backup, a stalled
+# chain) stays a time and its staleness alert still sees it. Above: a unit error (nanoseconds, or
+# milliseconds beyond what the s/ms/µs guess accepts); a day of margin covers clock skew and a naive
+# local time read as UTC (at most 14 hours off).
+PLAUSIBLE_SINCE = 1_000_000_000.0
+PLAUSIBLE_AHEAD_SECONDS = 86_400.0
+
+
+def _epoch(v: float) -> float:
+    if v > 1e14:  # microseconds
+        return v / 1e6
+    if v > 1e11:  # milliseconds (TronGrid block timestamps)
+        return v / 1e3
+    return v
+
+
+def _plausible(seconds: float, raw: Any, where: str, now: float | None) -> float:
+    if seconds < PLAUSIBLE_SINCE:
+        raise ShapeError(f"{where}: {str(raw)[:40]!r} is not a Unix time (before 2001-09-09: a monotonic or "
+                         "uptime clock, or a duration?)")
+    limit = (time.time() if now is None else now) + PLAUSIBLE_AHEAD_SECONDS
+    if seconds > limit:
+        raise ShapeError(f"{where}: {str(raw)[:40]!r} is more than a day in the future (a unit error?)")
+    return seconds
+
+
+def to_timestamp(v: Any, where: str, now: float | None = None) -> float:
+    """ISO-8601 (``Z`` or offset; naive means UTC) or Unix time in s, ms or µs -> Unix seconds.
+
+    ShapeError unless the result is a plausible Unix time (PLAUSIBLE_SINCE to a day after ``now``,
+    default the exporter's clock): an event loop's monotonic time is a reply of the wrong shape,
+    never a date in 1970.
+    """
     if isinstance(v, str):
         s = v.strip()
         try:
-            return to_timestamp(float(s), where)
-        except (ValueError, ShapeError):
+            number = float(s)
+        except ValueError:
             pass
+        else:
+            if not math.isfinite(number):
+                raise ShapeError(f"{where}: not a finite number")
+            return _plausible(_epoch(number), v, where, now)
         try:
             dt = datetime.fromisoformat(s.replace("Z", "+00:00").replace("z", "+00:00"))
         except ValueError:
             raise ShapeError(f"{where}: not an ISO-8601 time or a Unix timestamp") from None
         if dt.tzinfo is None:
             dt = dt.replace(tzinfo=UTC)
-        return dt.timestamp()
+        return _plausible(dt.timestamp(), v, where, now)
     if isinstance(v, bool) or not isinstance(v, int | float):
         raise ShapeError(f"{where}: expected a time, got {type(v).__name__}")
-    f = float(v)
-    if f > 1e14:  # microseconds
-        return f / 1e6
-    if f > 1e11:  # milliseconds (TronGrid block timestamps)
-        return f / 1e3
-    return f
+    if not math.isfinite(float(v)):
+        raise ShapeError(f"{where}: not a finite number")
+    return _plausible(_epoch(float(v)), v, where, now)
 
 
 def _items(data: Any, ex: Extraction) -> list[Any]:
@@ -130,7 +167,8 @@ def _label(ex: Extraction, raw: Any) -> str:
     return ex.map.get(s, s)
 
 
-def extract(ex: Extraction, data: Any, *, default_cap: int = 50, wallets: Iterable[str] = ()) -> list[Sample]:
+def extract(ex: Extraction, data: Any, *, default_cap: int = 50, wallets: Iterable[str] = (),
+            now: float | None = None) -> list[Sample]:
     """Samples of one extraction; ShapeError on a reply of the wrong shape."""
     help_ = ex.help
     base = dict(ex.labels)
@@ -145,7 +183,7 @@ def extract(ex: Extraction, data: Any, *, default_cap: int = 50, wallets: Iterab
     if ex.agg == "bool":
         return [s(to_bool(get_path(data, ex.field)))]
     if ex.agg == "timestamp":
-        return [s(to_timestamp(get_path(data, ex.field), where))]
+        return [s(to_timestamp(get_path(data, ex.field), where, now))]
     if ex.agg == "len":
         value = get_path(data, ex.field)
         if not isinstance(value, list | dict):
@@ -197,15 +235,15 @@ def extract(ex: Extraction, data: Any, *, default_cap: int = 50, wallets: Iterab
     raise ShapeError(f"unknown aggregation {ex.agg!r}")
 
 
-def extract_all(check: Check, data: Any, *, default_cap: int = 50,
-                wallets: Iterable[str] = ()) -> tuple[list[Sample], list[str]]:
+def extract_all(check: Check, data: Any, *, default_cap: int = 50, wallets: Iterable[str] = (),
+                now: float | None = None) -> tuple[list[Sample], list[str]]:
     """All extractions of a check: (samples, problems). A missing optional field is no problem."""
     samples: list[Sample] = []
     problems: list[str] = []
     wallets = tuple(wallets)
     for ex in check.metrics:
         try:
-            samples.extend(extract(ex, data, default_cap=default_cap, wallets=wallets))
+            samples.extend(extract(ex, data, default_cap=default_cap, wallets=wallets, now=now))
         except ShapeError as e:
             if not ex.optional:
                 problems.append(f"{ex.metric}: {e}")
@@ -213,11 +251,37 @@ def extract_all(check: Check, data: Any, *, default_cap: int = 50,
 
 
 # -- the shipped checks and the config merge -------------------------------------------------------
-@cache
 def profile_checks(profile: str = "guide") -> tuple[Check, ...]:
-    """The checks shipped for an API profile (catalogue/checks/<profile>.yaml)."""
-    data = catalogue.read(f"checks/{profile}.yaml")
-    return tuple(CheckSpec.model_validate(row) for row in data["checks"])
+    """The checks shipped for an API profile (catalogue/checks/<profile>.yaml), the unavailable
+    rows included (they are not run; ``runnable`` in probes/status.py skips them)."""
+    return tuple(catalogue.profile(profile).checks)
+
+
+# The metrics a check of a special kind writes besides its extractions.
+KIND_METRICS: dict[str, tuple[str, ...]] = {
+    "rate_limit": ("lucid_gateway_rate_limit_headers_present", "lucid_gateway_rate_limit_limit",
+                   "lucid_gateway_rate_limit_remaining", "lucid_gateway_rate_limited",
+                   "lucid_gateway_rate_limit_enforced"),
+    "cors": ("lucid_gateway_cors_preflight_ok",),
+    "auth_verify": ("lucid_auth_token_verify_ok", "lucid_auth_probe_token_expiry_timestamp_seconds"),
+}
+STARTUP_LOG_METRICS = ("lucid_gateway_rate_limiter_enabled", "lucid_gateway_rate_limiter_requests_per_minute")
+LOCAL_TOKEN_METRICS = ("lucid_auth_probe_token_expiry_timestamp_seconds",)
+
+
+def check_metrics(check: Check) -> set[str]:
+    """Every metric name a check writes when it runs; for an unavailable check, what it still writes
+    (the monitoring token's expiry is read locally even when no service verifies it)."""
+    if check.unavailable:
+        return set(LOCAL_TOKEN_METRICS) if check.kind == "auth_verify" else set()
+    out = {e.metric for e in check.metrics}
+    out |= {f"{e.metric}_omitted_series" for e in check.metrics if e.agg == "per_item" and e.only != "wallets"}
+    out |= set(KIND_METRICS.get(check.kind, ()))
+    if check.startup_log:
+        out |= set(STARTUP_LOG_METRICS)
+    if check.ok_metric:
+        out.add(check.ok_metric)
+    return out
 
 
 def path_problems(check: Check) -> list[str]:
@@ -249,6 +313,12 @@ def merge(defaults: Sequence[Check], overrides: Mapping[str, CheckConfig]) -> tu
         if not o.enabled:
             by_name.pop(name, None)
             continue
+        remapped = o.path is not None or o.url is not None
+        if base.unavailable and not remapped:
+            if o.model_fields_set - {"enabled"}:
+                problems.append(f"checks.{name}: the profile has no endpoint for it ({base.unavailable}); "
+                                "give `path` (and `metrics`) if this deployment has one")
+            continue
         extractions = list(base.metrics)
         if o.metrics is not None:
             extractions = list(o.metrics)
@@ -261,6 +331,9 @@ def merge(defaults: Sequence[Check], overrides: Mapping[str, CheckConfig]) -> tu
         if o.items:
             extractions = [e.model_copy(update={"item": o.items.get(e.metric, e.item)}) for e in extractions]
         merged = base.model_copy(update={
+            # A remap gives an unavailable check the endpoint this deployment has: it runs again.
+            "unavailable": "",
+            "replaced_by": [],
             "service": o.service or base.service,
             "path": o.path if o.path is not None else base.path,
             "url": o.url.public if o.url is not None else base.url,
@@ -270,6 +343,17 @@ def merge(defaults: Sequence[Check], overrides: Mapping[str, CheckConfig]) -> tu
             "ok_metric": o.ok_metric if o.ok_metric is not None else base.ok_metric,
             "metrics": extractions,
         })
+        if not merged.path and not merged.url:
+            problems.append(f"checks.{name}: needs `path` (or `url`)")
+        elif merged.kind == "json" and not merged.metrics and not merged.ok_metric:
+            problems.append(f"checks.{name}: a JSON check needs `metrics` (or `ok_metric`)")
         problems.extend(f"checks.{name}: {p}" for p in path_problems(merged))
         by_name[name] = merged
     return list(by_name.values()), problems
+
+
+def profile_gaps(profile: str, overrides: Mapping[str, CheckConfig]) -> list[tuple[str, str, str]]:
+    """(alert, check, note) for each alert the profile says a check it cannot run leaves blind, after
+    the config's remaps (a remapped check runs again and leaves no gap)."""
+    checks, _ = merge(profile_checks(profile), overrides)
+    return [(alert, c.name, note) for c in checks if c.unavailable for alert, note in c.alerts.items()]

@@ -158,7 +158,7 @@ class Line:
     @classmethod
     def known(cls, sample: Sample, keys: tuple[str, ...], values: tuple[str, ...], prefix: str) -> Line:
         """A line whose labels the caller has written once already (``prefix``: the name and the
-        labels, up to the value): the exporter's own three series per probe and run."""
+        labels, up to the value): the exporter's own series per probe and run."""
         line = cls.__new__(cls)
         line.sample, line.keys, line.values, line.plain = sample, keys, values, True
         line.text = f"{prefix}{go_float(sample.value)}\n"

@@ -398,7 +398,9 @@ class CheckConfig(Section):
     headers: dict[str, SecretStr] = Field(
         default_factory=dict, description="extra request headers; values are secrets (shown as <secret>), "
         "also from files: headers_file: {Name: /run/secrets/x}")
-    auth: Literal["none", "token"] | None = Field(None, description="token: send status.token as bearer")
+    auth: Literal["none", "token", "blockchain"] | None = Field(
+        None, description="token: send status.token as bearer; blockchain: status.blockchain_api_key as the "
+        "blockchain API wants it")
     ok_metric: str | None = Field(None, description="metric set to 1 on 2xx, 0 on 401/403")
     fields: dict[str, str] = Field(default_factory=dict, description="metric name -> new field (JMESPath)")
     items: dict[str, str] = Field(default_factory=dict, description="metric name -> new item field (JMESPath)")
@@ -461,11 +463,21 @@ class CheckConfig(Section):
 
 
 class StatusConfig(Section):
-    """The Lucid JSON status checks (probes/lucid.py)."""
+    """The Lucid APIs: which API profile they answer with, and the status checks (probes/status.py)."""
 
+    profile: str = Field(
+        "guide", description="API profile: guide (the troubleshooting guide's paths and the guide's service "
+        "addresses) or lucid (the real Lucid code's paths, auth, reply shapes, container names, ports and "
+        "health paths); docs/status-checks.md")
     enabled: bool = Field(True, description="run the status checks")
     token: SecretStr | None = Field(
         None, description="read-only monitoring bearer token (auth /verify, admin RBAC); or token_file")
+    blockchain_api_key: SecretStr | None = Field(
+        None, description="the blockchain API's read-only key (its API_KEY_READONLY), sent in X-API-Key and "
+        "api-key, as the lucid profile's blockchain checks need; or blockchain_api_key_file")
+    blockchain_token: SecretStr | None = Field(
+        None, description="a JWT for the blockchain API (HS256 with its SECRET_KEY, user_id readonly_user), sent "
+        "as the bearer header; without it a placeholder bearer goes with the API key; or blockchain_token_file")
     per_node_series_cap: int = Field(50, ge=0, description="per-node series kept (highest first)")
     wallets: list[str] = Field(default_factory=list, description="wallet addresses whose USDT balance is exposed")
     cors_origins: list[str] = Field(default_factory=lambda: ["http://localhost:3000"],
@@ -474,7 +486,17 @@ class StatusConfig(Section):
                                   description="TronGrid base URL (getnowblock); http(s)://[user:password@]host")
     min_interval_seconds: float | None = Field(None, ge=0, description="cache per check; default probes'")
 
-    _token_in_header = field_validator("token")(_no_line_break)
+    _token_in_header = field_validator("token", "blockchain_api_key", "blockchain_token")(_no_line_break)
+
+    @field_validator("profile")
+    @classmethod
+    def _known_profile(cls, v: str) -> str:
+        from . import catalogue
+
+        names = catalogue.profile_names()
+        if v not in names:
+            raise ValueError(f"unknown API profile {v[:40]!r}: one of {', '.join(names)}")
+        return v
 
 
 class DockerConfig(Section):
@@ -545,8 +567,9 @@ class NetworkConfig(Section):
     dns: bool = Field(True, description="resolve every catalogue host name")
     extra_dns_names: list[str] = Field(default_factory=list, description="more names to resolve")
     tcp_targets: list[str] = Field(
-        default_factory=lambda: ["lucid-xrdp:13389", "lucid-xrdp:14389"],
-        description="host:port to connect to (the guide's RDP port range bounds by default)",
+        default_factory=lambda: ["lucid-mongodb:27017", "lucid-redis:6379", "lucid-xrdp:13389", "lucid-xrdp:14389"],
+        description="host:port to connect to (by default the guide's inter-service checks, curl "
+                    "lucid-mongodb:27017 and lucid-redis:6379, and its RDP port range bounds)",
     )
     timeout_seconds: float = Field(3.0, gt=0, description="per name / per connect timeout")
 
@@ -725,7 +748,7 @@ class Settings(BaseSettings):
     mongodb: MongoDBConfig = Field(MongoDBConfig(), description="MongoDB probe (foundation)")
     redis: RedisConfig = Field(RedisConfig(), description="Redis probe (foundation)")
     elasticsearch: ElasticsearchConfig = Field(ElasticsearchConfig(), description="Elasticsearch probe (foundation)")
-    status: StatusConfig = Field(StatusConfig(), description="Lucid JSON status checks")
+    status: StatusConfig = Field(StatusConfig(), description="Lucid APIs: the API profile and the JSON status checks")
     checks: dict[str, CheckConfig] = Field(
         default_factory=dict, description="overrides of the status check catalogue, by check name"
     )

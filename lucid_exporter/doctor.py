@@ -18,24 +18,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import alerttext, catalogue, rules
+from . import alerttext, catalogue, inventory, rules
 from .catalogue import Problem, Step
+from .checks import profile_gaps
 from .config import Settings
 from .engine import ProbeResult
 from .metrics import Sample
+from .probes.status import not_run
 from .promql import NeedsHistory, evaluate
 
-# Sources that can be switched off in the config, and what the operator loses with each.
-SOURCES: dict[str, str] = {
-    "mongodb": "MongoDB (replica set, connections, indexes)",
-    "redis": "Redis (memory, eviction, rate-limit keys)",
-    "elasticsearch": "Elasticsearch (cluster health, indices)",
-    "status": "the Lucid status APIs (consensus, sessions, RDP, nodes, admin, TRON)",
-    "docker": "containers and networks",
-    "logs": "container logs",
-    "network": "DNS and TCP reachability",
-    "host": "disk space and backups",
-}
 MAX_OBSERVED = 6  # values printed per metric of a step
 
 
@@ -76,6 +67,11 @@ class Diagnosis:
     needs_history: list[str]  # alerts Prometheus evaluates over time, not doctor
     samples: list[Sample]
     probes: int
+    profile: str = "guide"
+    # (alert, check, note): alerts the API profile leaves blind (the check they read has no endpoint there)
+    blind_alerts: list[tuple[str, str, str]] = field(default_factory=list)
+    # (check, why): checks of the profile not run for want of a credential or input
+    not_run: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -83,7 +79,14 @@ class Diagnosis:
 
 
 def _disabled(settings: Settings) -> list[str]:
-    return [what for name, what in SOURCES.items() if not getattr(settings, name).enabled]
+    """The sources switched off in the config (every section with an ``enabled`` key), by what they
+    watch (the section's description)."""
+    out = []
+    for name, spec in type(settings).model_fields.items():
+        section = getattr(settings, name)
+        if getattr(section, "enabled", True) is False:
+            out.append(f"{spec.description or name} ({name}.enabled: false)")
+    return out
 
 
 def diagnose(results: Iterable[ProbeResult], settings: Settings, now: float | None = None,
@@ -112,13 +115,25 @@ def diagnose(results: Iterable[ProbeResult], settings: Settings, now: float | No
     order = list(problems)
     findings = sorted(by_problem.values(), key=lambda f: order.index(f.problem.slug))
     failed = [r for r in results if not r.success]
-    return Diagnosis(findings, failed, _disabled(settings), needs_history, samples, len(results))
+    profile = settings.status.profile
+    blind = profile_gaps(profile, settings.checks) if settings.status.enabled else []
+    skipped = [(f"{c.service}/{c.name}", why) for c, why in not_run(settings, inventory.build(settings))]
+    return Diagnosis(findings, failed, _disabled(settings), needs_history, samples, len(results), profile, blind,
+                     skipped)
 
 
 # -- what was observed in a step's place ----------------------------------------------------------
 def _containers(services: list[str]) -> set[str]:
     specs = catalogue.services()
     return {specs[s].container_name for s in services if s in specs}
+
+
+def _agrees(sample: Sample, finding: Finding) -> bool:
+    for f in finding.firing:
+        shared = set(sample.labels) & set(f.labels)
+        if shared and all(sample.labels[k] == f.labels[k] for k in shared):
+            return True
+    return False
 
 
 def observed(step: Step, finding: Finding, samples: list[Sample]) -> list[str]:
@@ -131,6 +146,9 @@ def observed(step: Step, finding: Finding, samples: list[Sample]) -> list[str]:
         rows = [s for s in samples if s.name == metric]
         narrowed = [s for s in rows if s.labels.get("service") in services or s.labels.get("container") in containers]
         shown = narrowed or [s for s in rows if "service" not in s.labels and "container" not in s.labels] or rows
+        # Closer still: the series that agree with a firing alert on every label they share with it
+        # (the hardware wallet's state, not every dependency's one-hot states).
+        shown = [s for s in shown if _agrees(s, finding)] or shown
         for s in shown[:MAX_OBSERVED]:
             labels = ",".join(f'{k}="{v}"' for k, v in sorted(s.labels.items()))
             out.append(f"{metric}{{{labels}}} {alerttext.go_value(s.value)}")
@@ -167,13 +185,15 @@ def _is_log_step(step: Step) -> bool:
 def _cannot_see(d: Diagnosis) -> list[str]:
     out = [f"    - {what}: disabled in the configuration" for what in d.disabled]
     out += [f"    - {r.probe.kind} {r.probe.target}: {r.reason}: {r.message}" for r in d.failed]
+    out += [f"    - lucid_status {target}: not run: {why}" for target, why in d.not_run]
     return out
 
 
 def report_text(d: Diagnosis, cfg: rules.RenderConfig | None = None) -> str:
     cfg = cfg or rules.RenderConfig()
     failed = len(d.failed)
-    lines = [f"1. Identify: {d.probes} probes ran, {d.probes - failed} succeeded, {failed} failed."]
+    lines = [f"1. Identify (API profile {d.profile}): {d.probes} probes ran, {d.probes - failed} succeeded, "
+             f"{failed} failed."]
     blind = _cannot_see(d)
     if blind:
         lines.append("   Cannot see (no problem is diagnosed from these; fix the exporter's access or config):")
@@ -181,6 +201,10 @@ def report_text(d: Diagnosis, cfg: rules.RenderConfig | None = None) -> str:
     if d.needs_history:
         lines.append(f"   {len(d.needs_history)} alert(s) need history over time and are left to Prometheus: "
                      + ", ".join(d.needs_history))
+    if d.blind_alerts:
+        lines.append(f"   API profile {d.profile}: {len(d.blind_alerts)} alert(s) read a check this API has no "
+                     "endpoint for and cannot fire (docs/status-checks.md):")
+        lines.extend(f"    - {alert} ({check}): {note}" for alert, check, note in d.blind_alerts)
     if not d.findings:
         lines.append("2. Check health: no guide problem observed in what the exporter can see.")
         return "\n".join(lines) + "\n"
@@ -224,8 +248,11 @@ def report_json(d: Diagnosis, cfg: rules.RenderConfig | None = None) -> dict[str
         "ok": d.ok,
         "probes": {"total": d.probes, "failed": len(d.failed)},
         "cannot_see": [{"probe": r.probe.kind, "target": r.probe.target, "reason": r.reason, "error": r.message}
-                       for r in d.failed] + [{"disabled": what} for what in d.disabled],
+                       for r in d.failed] + [{"disabled": what} for what in d.disabled]
+        + [{"probe": "lucid_status", "target": target, "not_run": why} for target, why in d.not_run],
         "needs_history": d.needs_history,
+        "profile": d.profile,
+        "blind_alerts": [{"alert": a, "check": c, "note": n} for a, c, n in d.blind_alerts],
         "findings": [
             {"problem": f.problem.slug, "title": f.problem.title, "cluster": f.problem.cluster,
              "runbook": f.runbook_url(cfg), "services": f.services,

@@ -41,8 +41,10 @@ if TYPE_CHECKING:
     from .config import Settings
 
 log = logging.getLogger("lucid_exporter.engine")
-_OWN = ("lucid_probe_success", "lucid_probe_duration_seconds", "lucid_probe_last_success_timestamp_seconds")
+_OWN = ("lucid_probe_success", "lucid_probe_duration_seconds", "lucid_probe_timeout_seconds",
+        "lucid_probe_last_success_timestamp_seconds")
 _OWN_HELP = ("1 when the probe's last run succeeded", "Duration of the probe's last run",
+             "Timeout the probe's last run was given (configured, capped by the scrape budget)",
              "When the probe last succeeded (Unix time)")
 
 
@@ -59,6 +61,7 @@ class ProbeResult:
     cached: bool = False
     # The samples' exposition lines, written when the result comes in (collector.Line).
     lines: list[Line] | None = None
+    timeout: float = 0.0  # the timeout this run was given (configured, capped by the scrape budget)
 
 
 @dataclass
@@ -177,7 +180,8 @@ class Engine:
                     results[i] = task.result()
                 else:
                     results[i] = self._failure(chosen[i], time.monotonic() - started, "timeout",
-                                               "scrape budget exhausted", self._slots[id(chosen[i])])
+                                               "scrape budget exhausted", self._slots[id(chosen[i])],
+                                               timeout=budget)
         if probes is None:
             self.first_round_done.set()
         return Round([r for r in results if r is not None])
@@ -210,25 +214,27 @@ class Engine:
         except asyncio.CancelledError:
             raise
         except ProbeError as e:
-            res = self._failure(probe, time.monotonic() - start, e.reason, e.message, slot, e.samples)
+            res = self._failure(probe, time.monotonic() - start, e.reason, e.message, slot, e.samples,
+                                timeout=timeout)
         except TimeoutError:
             res = self._failure(probe, time.monotonic() - start, "timeout",
-                                f"no answer within {timeout:.1f}s", slot)
+                                f"no answer within {timeout:.1f}s", slot, timeout=timeout)
         except Exception as e:  # a probe bug or an unexpected reply must not break the scrape
             reason, message = classify(e)
-            res = self._failure(probe, time.monotonic() - start, reason, message, slot)
+            res = self._failure(probe, time.monotonic() - start, reason, message, slot, timeout=timeout)
         else:
             duration = time.monotonic() - start
             if slot.last is not None and not slot.last.success:
                 log.info("probe recovered", extra={"probe": probe.kind, "target": probe.target})
-            res = ProbeResult(probe, samples, True, duration, time.time(), time.monotonic(), lines=prepare(samples))
+            res = ProbeResult(probe, samples, True, duration, time.time(), time.monotonic(), lines=prepare(samples),
+                              timeout=timeout)
             slot.last_success_at = res.finished_at
         slot.last = res
         self._own(res)  # its self-metrics written now, while other probes still wait for answers
         return res
 
     def _failure(self, probe: Probe, duration: float, reason: str, message: str, slot: _Slot,
-                 samples: list[Sample] | None = None) -> ProbeResult:
+                 samples: list[Sample] | None = None, timeout: float = 0.0) -> ProbeResult:
         message = redact(message)
         key = (probe.kind, probe.target, reason)
         self._errors[key] = self._errors.get(key, 0) + 1
@@ -243,7 +249,7 @@ class Engine:
             extra = []
         all_samples = [*(samples or []), *extra]
         res = ProbeResult(probe, all_samples, False, duration, time.time(), time.monotonic(), reason, message,
-                          lines=prepare(all_samples))
+                          lines=prepare(all_samples), timeout=timeout)
         slot.last = res
         return res
 
@@ -279,13 +285,16 @@ class Engine:
                 slot.own_prefixes = [name + labels + " " for name in _OWN]
             lbl, prefixes = slot.own_labels, slot.own_prefixes
             keys, values = ("probe", "target"), (probe.kind, probe.target)
-            own = [Sample("lucid_probe_success", 1.0 if r.success else 0.0, lbl, _OWN_HELP[0]),
-                   Sample("lucid_probe_duration_seconds", r.duration, lbl, _OWN_HELP[1])]
+            own = [(0, Sample(_OWN[0], 1.0 if r.success else 0.0, lbl, _OWN_HELP[0])),
+                   (1, Sample(_OWN[1], r.duration, lbl, _OWN_HELP[1]))]
+            if r.timeout > 0:
+                # The near-timeout alert compares the duration with this, not with a fixed number:
+                # the timeout depends on the configuration and on the scrape's own timeout.
+                own.append((2, Sample(_OWN[2], r.timeout, lbl, _OWN_HELP[2])))
             if slot.last_success_at:
-                own.append(Sample("lucid_probe_last_success_timestamp_seconds", slot.last_success_at, lbl,
-                                  _OWN_HELP[2]))
-            slot.self_samples, slot.self_samples_of = own, r
-            slot.self_lines = [Line.known(s, keys, values, prefix) for s, prefix in zip(own, prefixes, strict=False)]
+                own.append((3, Sample(_OWN[3], slot.last_success_at, lbl, _OWN_HELP[3])))
+            slot.self_samples, slot.self_samples_of = [sample for _, sample in own], r
+            slot.self_lines = [Line.known(sample, keys, values, prefixes[i]) for i, sample in own]
         return slot.self_samples, slot.self_lines
 
     def _per_scrape_samples(self, results: list[ProbeResult]) -> list[Sample]:

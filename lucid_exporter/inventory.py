@@ -2,8 +2,9 @@
 
 Addresses use the container name on the compose network with the guide's port: the guide gives
 the same localhost port to two or three services (8083, 8084, 8085, 8086, 8087, 8088, 8089, 8090),
-which only works because each service is reached by its own container name. Every row can be
-overridden, and new services added, under ``services:`` in the config.
+which only works because each service is reached by its own container name. The ``lucid`` API profile
+replaces them with the real compose files' names and ports (catalogue/checks/lucid.yaml). Every row
+can be overridden, and new services added, under ``services:`` in the config.
 """
 
 from __future__ import annotations
@@ -51,13 +52,23 @@ class Service:
         return URL(self.url).port or 0
 
 
-def default_catalogue() -> dict[str, Service]:
+def default_catalogue(profile: str = "guide") -> dict[str, Service]:
+    """The catalogue's services as the API profile addresses them (checks/<profile>.yaml ``services:``:
+    the real compose files' container names, ports and health paths for ``lucid``); a service the
+    profile says does not exist (``absent``) is left out."""
+    overrides = catalogue.profile(profile).services
     out: dict[str, Service] = {}
     for s in catalogue.services().values():
-        scheme = "http" if s.health == "http" else "tcp"
-        container = s.container_name
-        url = f"{scheme}://{container}:{s.port}" if s.port else ""
-        out[s.name] = Service(s.name, s.cluster, container, url, s.health_path, s.health)
+        o = overrides.get(s.name)
+        if o is not None and o.absent:
+            continue
+        health = (o.health if o is not None else None) or s.health
+        port = (o.port if o is not None else None) or s.port
+        container = (o.container if o is not None else None) or s.container_name
+        health_path = o.health_path if o is not None and o.health_path is not None else s.health_path
+        scheme = "http" if health == "http" else "tcp"
+        url = f"{scheme}://{container}:{port}" if port else ""
+        out[s.name] = Service(s.name, s.cluster, container, url, health_path, health)
     return out
 
 
@@ -66,8 +77,9 @@ class CatalogueError(ValueError):
 
 
 def build(settings: Settings) -> dict[str, Service]:
-    """The catalogue with the config's overrides applied; disabled services removed."""
-    services = default_catalogue()
+    """The catalogue (as the configured API profile addresses it) with the config's overrides applied;
+    disabled services removed."""
+    services = default_catalogue(settings.status.profile)
     problems: list[str] = []
     for name, override in settings.services.items():
         base = services.get(name)

@@ -68,7 +68,12 @@ class Rule:
         return f"{cfg.dashboard_base}/{self.spec.dashboard or f'lucid-{self.file}'}"
 
     def labels(self) -> dict[str, str]:
-        return {"severity": self.spec.severity, "cluster": self.cluster_label, "problem": self.problem}
+        out = {"severity": self.spec.severity, "cluster": self.cluster_label, "problem": self.problem}
+        # The down alert of one service names it even when its series has no service label
+        # (lucid_mongodb_up): Alertmanager inhibits that service's LucidProbeFailing tickets with it.
+        if len(self.spec.services) == 1 and self.spec.services[0] != EVERY_OTHER_SERVICE:
+            out["service"] = self.spec.services[0]
+        return out
 
     def annotations(self, cfg: RenderConfig) -> dict[str, str]:
         return {"summary": self.spec.summary, "description": self.spec.description,

@@ -49,9 +49,10 @@ from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.typedefs import Middleware
 
 from . import __version__
-from .collector import render_lines
+from .collector import prepare, render_lines
 from .config import CIPHER_SUITES, TLS_VERSIONS, Settings, TLSServerConfig, WebConfig
 from .engine import Engine, ProbeResult
+from .metrics import gauge
 from .probes.base import Probe
 from .redact import redact
 
@@ -94,23 +95,27 @@ def gzip_body(body: bytes) -> bytes:
     return z.compress(body) + z.flush()
 
 
-def scrape_budget(request: web.Request, settings: Settings) -> float:
-    """Seconds the scrape may take from its arrival: the scrape timeout less an offset for rendering.
-
-    A missing or malformed header falls back to the configured default; a tiny one still
-    leaves the probes a few milliseconds, so the scrape answers (with timeouts) in time.
-    """
-    p = settings.probes
+def scrape_timeout(request: web.Request, settings: Settings) -> float:
+    """The scraper's timeout: X-Prometheus-Scrape-Timeout-Seconds, or the configured default when
+    the header is missing or malformed."""
     raw = request.headers.get(SCRAPE_TIMEOUT_HEADER)
-    timeout = p.default_scrape_timeout_seconds
     if raw is not None:
         try:
             value = float(raw)
             if value > 0 and value == value and value != float("inf"):
-                timeout = value
+                return value
         except ValueError:
             pass
-    return max(0.05, timeout - p.scrape_timeout_offset_seconds)
+    return settings.probes.default_scrape_timeout_seconds
+
+
+def scrape_budget(request: web.Request, settings: Settings) -> float:
+    """Seconds the scrape may take from its arrival: the scrape timeout less an offset for rendering.
+
+    A tiny timeout still leaves the probes a few milliseconds, so the scrape answers (with
+    timeouts) in time.
+    """
+    return max(0.05, scrape_timeout(request, settings) - settings.probes.scrape_timeout_offset_seconds)
 
 
 # ---------------------------------------------------------------- basic auth
@@ -376,7 +381,13 @@ def make_app(engine: Engine, settings: Settings) -> web.Application:
             if not results:
                 return web.Response(status=503, text="Busy: every probe slot in use and nothing cached yet\n",
                                     headers={"Retry-After": "1"})
-        body, ctype = render_lines(engine.exposition(results), request.headers.get("Accept"))
+        groups = engine.exposition(results)
+        # Prometheus writes scrape_timeout_seconds only with --enable-feature=extra-scrape-metrics:
+        # the scrape near-timeout alert reads this one otherwise.
+        groups.append(prepare([gauge("lucid_exporter_scrape_timeout_seconds", scrape_timeout(request, settings),
+                                     "Timeout of this scrape (X-Prometheus-Scrape-Timeout-Seconds, or the "
+                                     "configured default without it)")]))
+        body, ctype = render_lines(groups, request.headers.get("Accept"))
         headers = {"Content-Type": ctype, "Vary": "Accept-Encoding"}
         if len(body) >= GZIP_MIN_BYTES and gzip_accepted(request.headers.get("Accept-Encoding")):
             body = gzip_body(body)

@@ -6,9 +6,8 @@ BIN=.venv/bin
 DEMO=.demo
 PORT=${PORT:-10097}
 mkdir -p "$DEMO"
-# The simulator's command, in one place (it becomes `lucid-sim` once the simulator is a package
-# of its own).
-SIM=("$BIN/lucid-sim")   # the simulated stack: its own distribution (sim/), installed by make setup
+# The simulator's command, in one place: its own distribution (sim/), installed by make setup.
+SIM=("$BIN/lucid-sim")
 
 pids=()
 sim=

@@ -44,9 +44,9 @@ def dashboard_paths() -> list[Path]:
     return sorted(DASHBOARD_DIR.glob("*.json"))
 
 
-# Series Prometheus writes itself; the panels that use them return data without them
-# (the alert panels add "or vector(0)").
-FROM_PROMETHEUS = frozenset({"ALERTS"})
+# Series Prometheus writes itself (the alert panels add "or vector(0)" to ALERTS; the scrape's own
+# up and scrape_duration_seconds exist for every scrape of the exporter).
+FROM_PROMETHEUS = frozenset({"ALERTS", "up", "scrape_duration_seconds"})
 
 
 def all_panel_queries(rate_interval: str = "1m", interval: str = "15s", values: dict[str, Any] | None = None,

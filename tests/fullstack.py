@@ -20,6 +20,13 @@ TEST_SERVER_GAPS = {
     "lucid_elasticsearch_node_heap_max_bytes": "osmem-server does not implement _nodes/stats (HTTP 400)",
     "lucid_elasticsearch_node_fs_available_bytes": "osmem-server does not implement _nodes/stats (HTTP 400)",
     "lucid_elasticsearch_node_fs_total_bytes": "osmem-server does not implement _nodes/stats (HTTP 400)",
+    "lucid_elasticsearch_nodes_omitted": "osmem-server does not implement _nodes/stats (HTTP 400)",
+    "lucid_mongodb_asserts_total": "SecantusDB's serverStatus has no asserts section",
+    "lucid_mongodb_cursors_timed_out_total": "SecantusDB's serverStatus has no metrics.cursor.timedOut",
+    "lucid_mongodb_documents_total": "SecantusDB's serverStatus has no metrics.document",
+    "lucid_mongodb_query_scanned_keys_total": "SecantusDB's serverStatus has no metrics.queryExecutor",
+    "lucid_mongodb_query_scanned_objects_total": "SecantusDB's serverStatus has no metrics.queryExecutor",
+    "lucid_mongodb_write_conflicts_total": "SecantusDB's serverStatus has no metrics.operation.writeConflicts",
 }
 
 # Alerts the test servers raise by a quirk of their own, never by the stack's health.

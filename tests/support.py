@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import signal
 import socket
@@ -20,28 +21,56 @@ SIM = [sys.executable, "-m", "lucid_sim"]  # the simulated stack, its own distri
 
 
 def free_port() -> int:
+    """A free port for a server a test starts (see free_port_block: this worker's own ports)."""
+    return free_port_block(1)
+
+
+def _ephemeral_start() -> int:
+    """The first port the kernel hands out to outgoing connections (and to bind(0))."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+# Blocks of consecutive ports (a sim binds one per service) come from below the kernel's ephemeral
+# range (32768+), where no outgoing connection takes a port between the check and the bind, and each
+# xdist worker has a slice of its own, walked forward, so no two workers (nor two sims of one worker)
+# are handed the same block.
+_BLOCKS = range(10000, min(32000, _ephemeral_start()))
+_block_cursor = itertools.count()
+
+
+def _worker_slice() -> range:
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    index = int(worker[2:]) if worker.startswith("gw") and worker[2:].isdigit() else 0
+    count = max(1, int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")))
+    span = len(_BLOCKS) // count
+    start = _BLOCKS.start + (index % count) * span
+    return range(start, start + span)
+
+
+def _free(port: int) -> bool:
+    """Free as the servers bind it: with SO_REUSEADDR (asyncio's default), so a port whose last
+    connection is in TIME-WAIT counts as free."""
     with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def free_port_block(n: int) -> int:
-    """A base port with n consecutive free ports after it."""
-    for _ in range(200):
-        base = free_port()
-        if base + n >= 65000:
-            continue
-        ok = True
-        for p in range(base, base + n):
-            with socket.socket() as s:
-                try:
-                    s.bind(("127.0.0.1", p))
-                except OSError:
-                    ok = False
-                    break
-        if ok:
+    """A base port with n consecutive free ports after it, from this worker's slice."""
+    ports = _worker_slice()
+    blocks = len(ports) // n
+    for _ in range(blocks):
+        base = ports.start + (next(_block_cursor) % blocks) * n
+        if all(_free(p) for p in range(base, base + n)):
             return base
-    raise RuntimeError("no block of free ports")
+    raise RuntimeError(f"no block of {n} free ports in {ports.start}-{ports.stop - 1}")
 
 
 SIM_SERVICE_PORTS = 40  # the sim binds one port per catalogue service from its base port

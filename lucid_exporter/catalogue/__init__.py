@@ -3,7 +3,8 @@
     clusters.yaml        the guide's ten clusters (+ the exporter itself)
     services.yaml        the Lucid services: cluster, port, health check, the problem that diagnoses them
     problems.yaml        the guide's 27 problems with their symptoms, diagnostic and solution steps
-    checks/<profile>.yaml  the JSON status checks of each API profile
+    checks/<profile>.yaml  an API profile: its status checks, and the service facts it changes
+                         (guide: the troubleshooting guide's paths; lucid: the real Lucid code's)
     metrics.yaml         every metric the exporter writes (and the few Prometheus writes that rules read)
     alerts/<file>.yaml   the alert rules, each with its reason and its promtool cases
 
@@ -23,10 +24,11 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from .models import AlertSpec, Case, Cluster, MetricSpec, Problem, ServiceSpec, Step
+from .models import AlertSpec, ApiProfile, Case, Cluster, MetricSpec, Problem, ServiceSpec, Step
 
 __all__ = [
     "AlertSpec",
+    "ApiProfile",
     "Case",
     "CatalogueDataError",
     "Cluster",
@@ -40,6 +42,8 @@ __all__ = [
     "lucid_clusters",
     "metrics",
     "problems",
+    "profile",
+    "profile_names",
     "read",
     "services",
     "validate",
@@ -102,6 +106,32 @@ def metrics() -> Mapping[str, MetricSpec]:
     return _rows("metrics.yaml", "metrics", MetricSpec, lambda m: m.name)
 
 
+def profile_names() -> tuple[str, ...]:
+    """The shipped API profiles (checks/<name>.yaml), guide first."""
+    names = sorted(p.name.removesuffix(".yaml") for p in resources.files(__name__).joinpath("checks").iterdir()
+                   if p.name.endswith(".yaml"))
+    return tuple(sorted(names, key=lambda n: n != "guide"))
+
+
+@cache
+def profile(name: str = "guide") -> ApiProfile:
+    """One API profile: its checks (every row, the unavailable ones too) and its service overrides."""
+    if name not in profile_names():
+        raise CatalogueDataError(f"no API profile {name!r} (shipped: {', '.join(profile_names())})")
+    try:
+        found = ApiProfile.model_validate(read(f"checks/{name}.yaml"))
+    except ValidationError as e:
+        raise CatalogueDataError(f"checks/{name}.yaml: {e}") from None
+    if found.name != name:
+        raise CatalogueDataError(f"checks/{name}.yaml: name is {found.name!r}")
+    seen: set[str] = set()
+    for c in found.checks:
+        if c.name in seen:
+            raise CatalogueDataError(f"checks/{name}.yaml: {c.name} is listed twice")
+        seen.add(c.name)
+    return found
+
+
 def alert_files() -> tuple[str, ...]:
     """Rule files, one per cluster (the exporter's last): alerts/<name>.yaml."""
     return tuple(clusters())
@@ -136,6 +166,26 @@ def validate() -> list[str]:
             errors.append(f"services.yaml: {s.name}: unknown cluster {s.cluster!r}")
         if s.problem not in pr:
             errors.append(f"services.yaml: {s.name}: unknown problem {s.problem!r}")
+    alert_names = {a.alert for _, a in alerts()}
+    for name in profile_names():
+        prof = profile(name)
+        for svc, o in prof.services.items():
+            if svc not in sv:
+                errors.append(f"checks/{name}.yaml: services: unknown service {svc!r}")
+            if o.absent and (o.port or o.container or o.health_path):
+                errors.append(f"checks/{name}.yaml: services: {svc} is absent and has an address")
+        for c in prof.checks:
+            if c.service not in sv:
+                errors.append(f"checks/{name}.yaml: {c.name}: unknown service {c.service!r}")
+            elif prof.services.get(c.service, None) is not None and prof.services[c.service].absent \
+                    and not c.unavailable:
+                errors.append(f"checks/{name}.yaml: {c.name}: its service is absent under this profile")
+            errors.extend(f"checks/{name}.yaml: {c.name}: replaced_by names unknown metric {m!r}"
+                          for m in c.replaced_by if m not in me)
+            errors.extend(f"checks/{name}.yaml: {c.name}: alerts names unknown alert {a!r}"
+                          for a in c.alerts if a not in alert_names)
+            errors.extend(f"checks/{name}.yaml: {c.name}: metric {e.metric} is not in metrics.yaml"
+                          for e in c.metrics if e.metric not in me)
     for f, a in alerts():
         if a.problem and a.problem not in pr:
             errors.append(f"alerts/{f}.yaml: {a.alert}: unknown problem {a.problem!r}")

@@ -235,30 +235,106 @@ class Extraction(Fact):
         return self
 
 
+WALLET = "{wallet}"
+
+
 class CheckSpec(Fact):
     """One status check: one read-only request to one service, and the metrics of its reply.
 
     kind: json (extractions from a JSON reply), rate_limit (the gateway's rate-limit evidence),
     cors (the gateway's CORS preflight for each configured origin), auth_verify (the monitoring
     token against the auth service).
+
+    auth: none; token (``status.token`` as a bearer token); blockchain (the Lucid blockchain API's
+    two layers: ``status.blockchain_api_key`` in ``X-API-Key`` and ``api-key``, plus a bearer header).
+    A path holding ``{wallet}`` is requested once per address of ``status.wallets``, and every sample
+    of that reply is labelled ``wallet``.
+
+    unavailable: the profile's API has no endpoint for it (the reason); the check is not run, and
+    ``replaced_by`` names the signals (metrics) that stand in for it. ``alerts``: for each alert that
+    reads a metric of the guide's version of the check, what that alert means under this profile
+    (which signal replaces it, or that the symptom cannot be observed).
     """
 
     name: str
     service: str
-    path: str
+    path: str = ""
     method: Literal["GET", "HEAD", "OPTIONS"] = "GET"
     headers: dict[str, str] = Field(default_factory=dict)
-    auth: Literal["none", "token"] = "none"
+    auth: Literal["none", "token", "blockchain"] = "none"
     kind: Literal["json", "rate_limit", "cors", "auth_verify"] = "json"
     ok_metric: str = Field("", description="1 on 2xx, 0 on 401/403 (the token may not read it)")
     base: Literal["service", "trongrid"] = "service"
     url: str = Field("", description="absolute URL; overrides the service address and path")
     help: str = ""
     metrics: list[Extraction] = Field(default_factory=list)
+    rate_limit_headers: Literal["every_response", "on_refusal"] = Field(
+        "every_response", description="rate_limit: when the gateway sends X-RateLimit-* (what their absence proves)")
+    startup_log: str = Field("", description="rate_limit: regular expression of the gateway's start-up log line "
+                             "with groups enabled and rpm (evidence read once per container start)")
+    unavailable: str = Field("", description="why the profile's API has no endpoint for this check")
+    replaced_by: list[str] = Field(default_factory=list, description="metrics that stand in for an unavailable check")
+    alerts: dict[str, str] = Field(default_factory=dict,
+                                   description="alert name -> what it means under this profile")
 
     @field_validator("path")
     @classmethod
     def _path(cls, v: str) -> str:
-        if not v.startswith("/"):
+        if v and not v.startswith("/"):
             raise ValueError("must start with /")
         return v
+
+    @field_validator("startup_log")
+    @classmethod
+    def _startup_log(cls, v: str) -> str:
+        if v:
+            try:
+                rx = re.compile(v)
+            except re.error as e:
+                raise ValueError(f"not a regular expression: {e}") from None
+            if not {"enabled", "rpm"} <= set(rx.groupindex):
+                raise ValueError("needs the named groups enabled and rpm")
+        return v
+
+    @model_validator(mode="after")
+    def _runnable_or_reasoned(self) -> CheckSpec:
+        if self.unavailable:
+            return self
+        if self.replaced_by:
+            raise ValueError(f"{self.name}: replaced_by belongs to an unavailable check")
+        if not self.path and not self.url:
+            raise ValueError(f"{self.name}: a check needs a path (or url), or the reason it is unavailable")
+        return self
+
+    @property
+    def per_wallet(self) -> bool:
+        return WALLET in self.path
+
+
+class ServiceOverride(Fact):
+    """What an API profile changes in one row of services.yaml: where the service listens and answers
+    its health, or that it does not exist at all under this profile (``absent``: the reason)."""
+
+    container: str | None = Field(None, description="container name, also its address on the compose network")
+    port: int | None = Field(None, ge=1, le=65535)
+    health: Literal["http", "tcp", "none"] | None = None
+    health_path: str | None = None
+    absent: str = Field("", description="the service does not exist under this profile: why")
+    note: str = ""
+
+    @field_validator("health_path")
+    @classmethod
+    def _health_path(cls, v: str | None) -> str | None:
+        if v is not None and not v.startswith("/"):
+            raise ValueError("must start with /")
+        return v
+
+
+class ApiProfile(Fact):
+    """checks/<profile>.yaml: one API profile, the checks it runs and the service facts it changes."""
+
+    name: str
+    title: str
+    source: str = Field(description="where the facts come from")
+    services: dict[str, ServiceOverride] = Field(default_factory=dict)
+    checks: list[CheckSpec]

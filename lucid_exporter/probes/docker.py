@@ -87,7 +87,13 @@ def container_samples(name: str, inspect: dict[str, Any] | None) -> list[Sample]
                 gauge("lucid_container_running", 0, "1 when the container is running", **lbl)]
     state = inspect.get("State") or {}
     health = str((state.get("Health") or {}).get("Status") or "none")
+    # The configured limit (docker run --memory), 0 when there is none. docker stats reports the
+    # host's memory as the "limit" of an unlimited container, which would make a container using
+    # most of the host look 90 % full instead of having no limit at all.
+    limit = (inspect.get("HostConfig") or {}).get("Memory")
     return [
+        gauge("lucid_container_memory_limit_bytes", float(limit) if isinstance(limit, int | float) else 0.0,
+              "Memory limit of the container (docker run --memory; 0: no limit)", **lbl),
         gauge("lucid_container_present", 1, "1 when the container exists", **lbl),
         gauge("lucid_container_running", 1 if state.get("Running") else 0, "1 when the container is running", **lbl),
         *one_hot("lucid_container_health_status", "status", health, HEALTH_STATES,
@@ -104,7 +110,8 @@ def container_samples(name: str, inspect: dict[str, Any] | None) -> list[Sample]
 
 
 def stats_samples(name: str, stats: dict[str, Any]) -> list[Sample]:
-    """One-shot ``docker stats`` of a running container: CPU seconds, memory used and limit."""
+    """One-shot ``docker stats`` of a running container: CPU seconds and memory used (the limit comes
+    from ``docker inspect``: container_samples)."""
     lbl = {"container": name}
     out: list[Sample] = []
     cpu = ((stats.get("cpu_stats") or {}).get("cpu_usage") or {}).get("total_usage")
@@ -119,10 +126,6 @@ def stats_samples(name: str, stats: dict[str, Any]) -> list[Sample]:
         cache = detail.get("total_inactive_file", detail.get("inactive_file", detail.get("cache", 0))) or 0
         out.append(gauge("lucid_container_memory_usage_bytes", max(0.0, usage - cache),
                          "Memory used by the container, page cache excluded (docker stats)", **lbl))
-    limit = mem.get("limit")
-    if isinstance(limit, int | float):
-        out.append(gauge("lucid_container_memory_limit_bytes", limit,
-                         "Memory limit of the container (the host's memory when unlimited)", **lbl))
     return out
 
 

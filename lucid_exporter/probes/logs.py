@@ -8,7 +8,9 @@ the log and the cost follows the number of new lines, not the size of the histor
 recreated container (new id) is read over a bounded look-back window with a line cap.
 
 Parsing (``parse_line``) is pure: plain ``asctime - name - LEVEL - message`` lines, JSON lines
-with a ``level`` field (the gateway), and otherwise the guide's grep for the level words.
+with a ``level`` field (the gateway), the stores' own formats (MongoDB's JSON lines with their
+``"s"`` severity, Redis' ``pid:role date <marker> message`` lines), and otherwise the guide's grep
+for the level words.
 """
 
 from __future__ import annotations
@@ -35,6 +37,15 @@ LEVELS: tuple[str, ...] = ("ERROR", "WARN", "CRITICAL")
 _LEVEL_ALIASES = {"ERROR": "ERROR", "ERR": "ERROR", "WARN": "WARN", "WARNING": "WARN",
                   "CRITICAL": "CRITICAL", "FATAL": "CRITICAL", "CRIT": "CRITICAL"}
 _PLAIN = re.compile(r"^\d{4}-\d\d-\d\d[ T][\d:,.]+ - .+? - ([A-Za-z]+) - (.*)$", re.S)
+# MongoDB >= 4.4 writes JSON lines with a one-letter severity "s": F fatal, E error, W warning,
+# I informational, D1-D5 debug (https://www.mongodb.com/docs/manual/reference/log-messages/).
+_MONGO_SEVERITY = {"F": "CRITICAL", "E": "ERROR", "W": "WARN"}
+# Redis: "pid:role dd Mon yyyy hh:mm:ss.mmm <marker> message" (the year since Redis 3), the marker
+# being its level: "." debug, "-" verbose, "*" notice, "#" warning.
+_REDIS = re.compile(r"^\d+:[CMSX] \d{1,2} [A-Z][a-z]{2} (?:\d{4} )?\d\d:\d\d:\d\d\.\d{3} ([.*#-]) (.*)$", re.S)
+# Redis logs its errors at its highest level, "#", like its warnings: such a line is an error when
+# its message says so ("Error condition on socket for SYNC", "Failed opening the RDB file", ...).
+_REDIS_ERROR = re.compile(r"^(?:error|failed|fatal|can't|cannot|unable|unrecoverable)\b|\berror\b", re.I)
 _LEVEL_WORD = re.compile(r"\b(CRITICAL|FATAL|ERROR|WARNING|WARN)\b")
 _CODE = re.compile(r"LUCID_ERR_\d+")
 _SLOW = re.compile(r"slow|timeout|timed out|duration", re.I)
@@ -79,14 +90,23 @@ def parse_line(text: str, topics: Topics = ()) -> LineInfo:
         if isinstance(data, dict):
             structured = True
             raw = data.get("level", data.get("levelname", data.get("severity", data.get("log.level"))))
-            level = normalize_level(raw)
+            mongo = data.get("s")
+            if raw is None and isinstance(mongo, str) and "c" in data:  # MongoDB's own log
+                level = _MONGO_SEVERITY.get(mongo.strip().upper())
+            else:
+                level = normalize_level(raw)
             msg = data.get("message", data.get("msg", data.get("event")))
             message = msg if isinstance(msg, str) else line
     if not structured:
         m = _PLAIN.match(line)
+        r = None if m is not None else _REDIS.match(line)
         if m is not None:
             level = normalize_level(m.group(1))
             message = m.group(2)
+        elif r is not None:
+            message = r.group(2)
+            if r.group(1) == "#":
+                level = "ERROR" if _REDIS_ERROR.search(message) else "WARN"
         else:
             w = _LEVEL_WORD.search(line)  # the guide's grep -E "(ERROR|WARN|CRITICAL)"
             level = normalize_level(w.group(1)) if w else None

@@ -28,6 +28,7 @@ from .base import Probe, ProbeContext
 from .health import service_status
 
 UP_HELP = "1 when MongoDB answers ping (0 with the reason in lucid_probe_errors_total)"
+AUTH_HELP = "1 when the exporter's connection is authenticated (connectionStatus); 0 when the login is refused"
 MB = 1024 * 1024
 # Error codes: https://www.mongodb.com/docs/manual/reference/error-codes/
 AUTH_CODES = {13, 18, 11}  # Unauthorized, AuthenticationFailed, UserNotFound
@@ -186,8 +187,7 @@ def replset_error_samples(code: int | None) -> list[Sample]:
 
 def connection_status_samples(cs: Mapping[str, Any]) -> list[Sample]:
     users = _get(cs, "authInfo.authenticatedUsers") or []
-    return [gauge("lucid_mongodb_authenticated", 1 if users else 0,
-                  "1 when the exporter's connection is authenticated (connectionStatus)")]
+    return [gauge("lucid_mongodb_authenticated", 1 if users else 0, AUTH_HELP)]
 
 
 def current_op_samples(cur: Mapping[str, Any]) -> list[Sample]:
@@ -335,6 +335,12 @@ class MongoProbe(Probe):
         self.cluster = cluster
 
     def failure_samples(self, reason: str) -> list[Sample]:
+        if reason == "auth":
+            # MongoDB answered and refused the exporter's login: it is up (services with the right
+            # credentials still work), and what fails is the authentication. Reporting it down
+            # would page "MongoDB cannot be reached" and hide the guide's authentication symptom.
+            return [gauge("lucid_mongodb_up", 1, UP_HELP), *service_status("mongodb", self.cluster, True),
+                    gauge("lucid_mongodb_authenticated", 0, AUTH_HELP)]
         return [gauge("lucid_mongodb_up", 0, UP_HELP), *service_status("mongodb", self.cluster, False)]
 
     async def run(self, ctx: ProbeContext) -> list[Sample]:

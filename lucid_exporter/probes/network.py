@@ -1,5 +1,6 @@
-"""Inter-service reachability: the guide's ``nslookup lucid-mongodb`` and ``netstat -tuln | grep
-13389``, seen from the exporter (a sidecar on the same compose network as the services)."""
+"""Inter-service reachability: the guide's ``nslookup lucid-mongodb``, ``curl http://lucid-mongodb:27017``
+and ``netstat -tuln | grep 13389``, seen from the exporter (a sidecar on the same compose network as the
+services)."""
 
 from __future__ import annotations
 
@@ -63,14 +64,25 @@ class DnsProbe(Probe):
         return [s for r in results for s in r]
 
 
+def target_services(targets: list[str], services: dict[str, Service]) -> dict[str, str]:
+    """host:port -> the service listening there (by its configured address), for the targets that
+    are a service's: their alert stays silent while that service's own down alert pages."""
+    by_address = {f"{s.host}:{s.port}": s.name for s in services.values() if s.host and s.port}
+    return {t: by_address[t] for t in targets if t in by_address}
+
+
 class TcpProbe(Probe):
     kind = "tcp"
     target = "ports"
 
-    def __init__(self, cfg: NetworkConfig) -> None:
+    def __init__(self, cfg: NetworkConfig, services: dict[str, Service] | None = None) -> None:
         self.cfg = cfg
+        self.services = target_services(cfg.tcp_targets, services or {})
 
     async def _one(self, target: str, timeout: float) -> list[Sample]:
+        lbl = {"target": target}
+        if target in self.services:
+            lbl["service"] = self.services[target]
         host, _, port = target.rpartition(":")
         start = time.monotonic()
         ok = 1
@@ -82,10 +94,8 @@ class TcpProbe(Probe):
                 await writer.wait_closed()
         except (OSError, TimeoutError):
             ok = 0
-        return [gauge("lucid_tcp_connect_success", ok, "1 when a TCP connection to the target succeeds",
-                      target=target),
-                gauge("lucid_tcp_connect_seconds", time.monotonic() - start,
-                      "Time to connect (or to fail)", target=target)]
+        return [gauge("lucid_tcp_connect_success", ok, "1 when a TCP connection to the target succeeds", **lbl),
+                gauge("lucid_tcp_connect_seconds", time.monotonic() - start, "Time to connect (or to fail)", **lbl)]
 
     async def run(self, ctx: ProbeContext) -> list[Sample]:
         timeout = per_item_timeout(self.cfg, ctx)
@@ -112,5 +122,5 @@ def build(settings: Settings, services: dict[str, Service]) -> list[Probe]:
     if cfg.dns and names:
         probes.append(DnsProbe(cfg, names))
     if cfg.tcp_targets:
-        probes.append(TcpProbe(cfg))
+        probes.append(TcpProbe(cfg, services))
     return probes

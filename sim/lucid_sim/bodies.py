@@ -6,6 +6,7 @@ node-management, rdp-* and session-api health schemas), with each service's extr
 
 from __future__ import annotations
 
+import hashlib
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -52,3 +53,16 @@ def es_cluster_health(status: str = "green") -> dict[str, Any]:
         "task_max_waiting_in_queue_millis": 0,
         "active_shards_percent_as_number": 100.0 * 10 / (10 + unassigned),
     }
+
+
+def trongrid_nowblock(number: int, ts: float) -> dict[str, Any]:
+    """TronGrid's ``/wallet/getnowblock`` reply for block ``number`` made at ``ts`` (milliseconds in
+    the reply, as TronGrid sends them). Both personalities stand in for TronGrid with it."""
+    return {"blockID": f"{number:016x}" + hashlib.sha256(str(number).encode()).hexdigest()[16:],
+            "block_header": {"raw_data": {
+                "number": number, "timestamp": int(ts * 1000), "version": 30,
+                "txTrieRoot": hashlib.sha256(f"tx-{number}".encode()).hexdigest(),
+                "parentHash": hashlib.sha256(str(number - 1).encode()).hexdigest(),
+                "witness_address": "41" + hashlib.sha256(b"w").hexdigest()[:40]},
+                "witness_signature": hashlib.sha256(b"sig").hexdigest() * 2},
+            "transactions": []}

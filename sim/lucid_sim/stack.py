@@ -168,6 +168,11 @@ class SimStack:
         if lst.site is not None:
             await lst.site.stop()
             lst.site = None
+            # A process that dies closes its connections at once: a client's idle kept-alive connection
+            # is dropped from its pool, and its next request is refused rather than cut mid-way.
+            if lst.runner is not None and lst.runner.server is not None:
+                for connection in lst.runner.server.connections:
+                    connection.force_close()
         if lst.runner is not None and self._control is None:  # full shutdown
             await lst.runner.cleanup()
             lst.runner = None

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import jwt
 from aiohttp import web
 
+from . import bodies
 from .bodies import iso
 from .catalogue import Service
 from .clock import Ticker
@@ -496,15 +497,7 @@ def routes(world: World) -> Callable[[SimStack, Service], list[tuple[str, str, H
                     for u in ("https://api.trongrid.io", "https://api.tronstack.io")]}
 
             def nowblock() -> dict[str, Any]:
-                number, ts = w.tron_block(client=False)
-                return {"blockID": f"{number:016x}" + hashlib.sha256(str(number).encode()).hexdigest()[16:],
-                        "block_header": {"raw_data": {
-                            "number": number, "timestamp": int(ts * 1000), "version": 30,
-                            "txTrieRoot": hashlib.sha256(f"tx-{number}".encode()).hexdigest(),
-                            "parentHash": hashlib.sha256(str(number - 1).encode()).hexdigest(),
-                            "witness_address": "41" + hashlib.sha256(b"w").hexdigest()[:40]},
-                            "witness_signature": hashlib.sha256(b"sig").hexdigest() * 2},
-                        "transactions": []}
+                return bodies.trongrid_nowblock(*w.tron_block(client=False))
 
             return [
                 ("GET", "/api/v1/tron/network-status", j(network)),

@@ -93,9 +93,15 @@ def _drill_rules_module():  # type: ignore[no-untyped-def]
     return module
 
 
-def shortened_rules(dest: Path, for_seconds: int = 2) -> list[Path]:
-    """The shipped rules with every ``for:`` cut to ``for_seconds`` (scripts/drill_rules.py)."""
-    return list(_drill_rules_module().shortened_rules(dest, for_seconds))
+def shortened_rules(dest: Path, for_seconds: int = 2, window_scale: float = 1.0,
+                    min_window_seconds: float = 20.0) -> list[Path]:
+    """The shipped rules with every ``for:`` cut to ``for_seconds`` and, with ``window_scale``, their
+    time windows scaled down (scripts/drill_rules.py)."""
+    return list(_drill_rules_module().shortened_rules(dest, for_seconds, 1, window_scale, min_window_seconds))
+
+
+def shipped_rules() -> list[Path]:
+    return sorted((ROOT / "alerts").glob("*.rules.yml"))
 
 
 @dataclass
@@ -134,6 +140,11 @@ class Webhook:
                     found.append((at, a))
         return found
 
+    def alerts_between(self, start: float, end: float, status: str) -> list[tuple[float, dict[str, Any]]]:
+        """(arrival, alert) of every alert of ``status`` notified from ``start`` to ``end``."""
+        return [(at, a) for at, n in zip(list(self.received_at), list(self.notifications), strict=True)
+                if start <= at <= end for a in n.get("alerts", []) if a["status"] == status]
+
     def alerts_since(self, since: float, status: str) -> list[str]:
         return [a["labels"]["alertname"] for at, n in zip(list(self.received_at), list(self.notifications), strict=True)
                 if at >= since for a in n.get("alerts", []) if a["status"] == status]
@@ -162,8 +173,12 @@ class Monitoring:
         return list(data["data"]["result"])
 
     def firing(self) -> list[dict[str, Any]]:
+        return self.alerts("firing")
+
+    def alerts(self, *states: str) -> list[dict[str, Any]]:
+        """Prometheus' alerts in one of ``states`` (pending, firing; all when none is given)."""
         _, body = http_get(f"{self.prometheus_url}/api/v1/alerts")
-        return [a for a in json.loads(body)["data"]["alerts"] if a["state"] == "firing"]
+        return [a for a in json.loads(body)["data"]["alerts"] if not states or a["state"] in states]
 
     def wait_scraped(self, timeout: float = 30) -> None:
         def scraped() -> bool:
@@ -180,7 +195,8 @@ class Monitoring:
         self.webhook.stop()
 
 
-def start_monitoring(tmp: Path, exporter_url: str, rules: list[Path], scrape_timeout: str = "1s") -> Monitoring:
+def start_monitoring(tmp: Path, exporter_url: str, rules: list[Path], scrape_timeout: str = "1s",
+                     scrape_interval: str = "1s", evaluation_interval: str = "1s") -> Monitoring:
     hook = Webhook()
     am_port, prom_port = free_port(), free_port()
     tmp.mkdir(parents=True, exist_ok=True)
@@ -196,7 +212,8 @@ def start_monitoring(tmp: Path, exporter_url: str, rules: list[Path], scrape_tim
     target = re.sub(r"^https?://", "", exporter_url)
     prom_cfg = tmp / "prometheus.yml"
     prom_cfg.write_text(yaml.safe_dump({
-        "global": {"scrape_interval": "1s", "evaluation_interval": "1s", "scrape_timeout": scrape_timeout},
+        "global": {"scrape_interval": scrape_interval, "evaluation_interval": evaluation_interval,
+                   "scrape_timeout": scrape_timeout},
         "rule_files": [str(r) for r in rules],
         "alerting": {"alertmanagers": [{"static_configs": [{"targets": [f"127.0.0.1:{am_port}"]}]}]},
         "scrape_configs": [{"job_name": "lucid-exporter", "static_configs": [{"targets": [target]}]}],

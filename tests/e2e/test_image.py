@@ -33,7 +33,8 @@ from ..conftest import Sim
 from ..servers_docker import DockerEnv, docker_env, start_docker_sim  # noqa: F401 - fixture
 from ..support import ROOT, free_port, http_get, parse_metrics, value, wait_until
 
-pytestmark = [pytest.mark.e2e, pytest.mark.image]
+# The docker engine is shared: one xdist worker runs every test that uses it (see tests/conftest.py).
+pytestmark = [pytest.mark.e2e, pytest.mark.image, pytest.mark.xdist_group("docker")]
 
 BASE_TAG = "lucid-exporter-base:bookworm"
 TAG = "lucid-exporter:latest"  # what docker-compose.example.yml runs

@@ -29,7 +29,8 @@ from ..servers_docker import DockerEnv, docker_env, start_docker_sim  # noqa: F4
 from ..servers_prometheus import Prometheus, start_prometheus
 from ..support import http_get, parse_metrics, scrape, value, wait_until
 
-pytestmark = pytest.mark.integration
+# The docker engine is shared: one xdist worker runs every test that uses it (see tests/conftest.py).
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("docker")]
 
 # Every panel must show data on the healthy stack (sim with its containers, the real foundation
 # stores), except panels over metrics the test servers cannot produce: tests/fullstack.py lists

@@ -1,11 +1,11 @@
-"""`lucid-exporter doctor` against the sim, as a new user runs it: what it cannot see is said as such,
-and a fault names the guide problem its page names."""
+"""`lucid-exporter doctor` against the sim, as a new user runs it, under both personalities (each with
+the API profile of its name): what it cannot see is said as such, and a fault names the guide problem
+its page names."""
 
 from __future__ import annotations
 
 import json
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,17 +14,15 @@ import yaml
 
 from lucid_exporter import catalogue
 
-from ..conftest import Sim, start_sim
+from ..conftest import Sim
 from ..support import EXPORTER
 
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture(scope="module")
-def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sim]:
-    s = start_sim(tmp_path_factory.mktemp("doctor"))
-    yield s
-    s.proc.stop()
+@pytest.fixture
+def sim(sim_any: Sim) -> Sim:
+    return sim_any
 
 
 def _doctor(tmp: Path, config: dict[str, Any], *extra: str) -> subprocess.CompletedProcess[str]:

@@ -179,10 +179,15 @@ def test_mongodb_auth_login_is_authenticated(mongo_auth: SecantusServer, tmp_pat
                          ids=["wrong-password", "none"])
 def test_mongodb_failed_login_is_reason_auth(mongo_auth: SecantusServer, tmp_path: Path,
                                              creds: dict[str, str]) -> None:
+    """MongoDB answers and refuses the login: it is up, the exporter is not authenticated (so the page is
+    LucidMongoDBAuthenticationFailing, not "MongoDB cannot be reached")."""
     exp = start_exporter(tmp_path, exporter_config(mongo_auth, **creds))
     try:
         s = probe(exp)
-        assert value(s, "lucid_mongodb_up") == 0
+        assert value(s, "lucid_mongodb_up") == 1
+        assert value(s, "lucid_service_up", service="mongodb") == 1
+        assert value(s, "lucid_mongodb_authenticated") == 0
+        assert value(s, "lucid_probe_success", probe="mongodb", target="mongodb") == 0
         assert value(s, "lucid_probe_errors_total", probe="mongodb", reason="auth") >= 1  # type: ignore[operator]
         assert "wrong-password-1" not in exp.log()
     finally:

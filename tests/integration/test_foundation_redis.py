@@ -176,12 +176,24 @@ def test_redis_no_new_connection_per_scrape(exporter: Exporter) -> None:
     assert value(s, "lucid_redis_connections_received_total") == first
 
 
-def test_redis_stopped_goes_down_with_reason_and_comes_back(exporter: Exporter, redis_server: RedisServer) -> None:
-    assert value(probe(exporter), "lucid_redis_up") == 1
-    redis_server.stop()
-    s = probe(exporter)
-    assert value(s, "lucid_redis_up") == 0
-    assert value(s, "lucid_probe_success", probe="redis", target="redis") == 0
-    assert (value(s, "lucid_probe_errors_total", probe="redis", reason="refused") or 0) >= 1
-    redis_server.start()
-    wait_until(lambda: value(probe(exporter), "lucid_redis_up") == 1, timeout=15, what="redis up again")
+def test_redis_stopped_goes_down_with_reason_and_comes_back(tmp_path: Path) -> None:
+    # A server of its own: a restart without persistence empties it, and the other tests
+    # count the module server's keys (any order).
+    srv = RedisServer(tmp_path / "redis", password=PASSWORD)
+    (tmp_path / "redis").mkdir()
+    srv.start()
+    secret = tmp_path / "pw"
+    secret.write_text(PASSWORD)
+    exp = start_exporter(tmp_path, exporter_config(srv, secret))
+    try:
+        assert value(probe(exp), "lucid_redis_up") == 1
+        srv.stop()
+        s = probe(exp)
+        assert value(s, "lucid_redis_up") == 0
+        assert value(s, "lucid_probe_success", probe="redis", target="redis") == 0
+        assert (value(s, "lucid_probe_errors_total", probe="redis", reason="refused") or 0) >= 1
+        srv.start()
+        wait_until(lambda: value(probe(exp), "lucid_redis_up") == 1, timeout=15, what="redis up again")
+    finally:
+        exp.proc.stop()
+        srv.stop()

@@ -1,4 +1,7 @@
-"""RDP services (guide: RDP Connection Failures, Resource Monitoring Failures) against the sim."""
+"""RDP services (guide: RDP Connection Failures, Resource Monitoring Failures) against the sim, under both
+personalities. The real resource monitor serves no last-collection time (only a collection_active flag):
+its stall, which the real code can show, is invisible to the lucid profile, and LucidResourceMonitorStale
+is reported blind."""
 
 from __future__ import annotations
 
@@ -23,7 +26,16 @@ def test_rdp_connection_failures_port_allocation_failures_show_no_port_available
     assert (value(series, "lucid_rdp_ports", state="allocated") or 0) > 0
 
 
+def _stall_is_blind(stack: Stack) -> None:
+    stack.sim.fault("resource-monitor", "monitoring_stalled")
+    assert stack.blind("monitoring_status", "lucid_resource_monitor_last_sample_timestamp_seconds") == {
+        "LucidResourceMonitorStale"}
+
+
 def test_resource_monitoring_failures_metrics_not_collected_show_a_stale_sample(stack: Stack) -> None:
+    if stack.lucid:
+        _stall_is_blind(stack)
+        return
     fresh = value(stack.probe("resource-monitor"), "lucid_resource_monitor_last_sample_timestamp_seconds")
     assert fresh is not None and time.time() - fresh < 3
     stack.sim.fault("resource-monitor", "monitoring_stalled")
@@ -35,6 +47,9 @@ def test_resource_monitoring_failures_metrics_not_collected_show_a_stale_sample(
 
 def test_after_monitoring_resumes_the_sample_is_fresh_again(stack: Stack) -> None:
     # LucidResourceMonitorStale resolves once the monitor collects again.
+    if stack.lucid:
+        _stall_is_blind(stack)
+        return
     stack.sim.fault("resource-monitor", "monitoring_stalled")
     stack.sim.advance(60)
     stale = value(stack.probe("resource-monitor"), "lucid_resource_monitor_last_sample_timestamp_seconds")

@@ -17,7 +17,8 @@ from ..conftest import start_exporter
 from ..servers_docker import DockerEnv, docker_env, run_probe, val  # noqa: F401 - fixture
 from ..support import scrape, value, wait_until
 
-pytestmark = pytest.mark.integration
+# The docker engine is shared: one xdist worker runs every test that uses it (see tests/conftest.py).
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("docker")]
 
 
 def _svc(name: str, cluster: str, container: str) -> Service:
@@ -76,7 +77,9 @@ async def test_running_container_is_present_running_with_cpu_and_memory(stack: d
     assert val(s, "lucid_container_started_at_seconds", container=c) > 1.7e9  # type: ignore[operator]
     assert val(s, "lucid_container_cpu_seconds_total", container=c) is not None
     assert 0 < val(s, "lucid_container_memory_usage_bytes", container=c) < 64e6  # type: ignore[operator]
-    assert val(s, "lucid_container_memory_limit_bytes", container=c) > 0  # type: ignore[operator]
+    # Started without --memory: no limit (docker stats would report the host's memory as its limit).
+    assert val(s, "lucid_container_memory_limit_bytes", container=c) == 0
+    assert val(s, "lucid_container_memory_limit_bytes", container=stack["env"].name("oom")) == 16 * 1024 * 1024
 
 
 async def test_service_down_container_exited_shows_its_exit_code(stack: dict[str, Any]) -> None:

@@ -16,7 +16,8 @@ from lucid_exporter.probes.logs import LogsProbe
 from ..servers_docker import DockerEnv, docker_env, run_probe, val  # noqa: F401 - fixture
 from ..support import wait_until
 
-pytestmark = pytest.mark.integration
+# The docker engine is shared: one xdist worker runs every test that uses it (see tests/conftest.py).
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("docker")]
 FIX = Path(__file__).resolve().parent.parent / "fixtures" / "logs"
 
 

@@ -100,7 +100,7 @@ def test_doctor_finds_what_each_alert_pages_for_with_its_problem_and_sentence(ru
     results, now = _round_at(rule.fires)
     d = diagnose(results, SETTINGS, now=now)
     if rule.name in d.needs_history:
-        assert re.search(r"\b(rate|increase|deriv)\(|\boffset\b", rule.expr), rule.name
+        assert re.search(r"\b(rate|increase|deriv|\w+_over_time)\(|\boffset\b", rule.expr), rule.name
         return
     fired = _fired(d, rule.name)
     assert fired, f"{rule.name}: the firing case does not fire in doctor"
@@ -155,7 +155,8 @@ def test_no_docker_socket_is_blindness_not_a_system_failure() -> None:
 
 def test_a_disabled_source_is_reported_as_not_seen() -> None:
     d = diagnose(_healthy_services(), load(None, {"docker": {"enabled": False}}))
-    assert "containers and networks: disabled in the configuration" in report_text(d)
+    assert "docker engine: containers, networks, disk usage (docker.enabled: false): disabled in the configuration" \
+        in report_text(d)
 
 
 def test_one_stopped_container_is_not_a_complete_system_failure() -> None:

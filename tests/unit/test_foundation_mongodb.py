@@ -9,9 +9,11 @@ from typing import Any
 from bson import json_util
 from pymongo import errors as merr
 
-from lucid_exporter.config import RequiredIndex
+from lucid_exporter.config import MongoDBConfig, RequiredIndex
 from lucid_exporter.metrics import Sample
 from lucid_exporter.probes.mongodb import (
+    MongoProbe,
+    _Client,
     connection_status_samples,
     current_op_samples,
     db_stats_samples,
@@ -123,3 +125,16 @@ def test_mongodb_required_index_matched_by_key_pattern_and_uniqueness() -> None:
     assert not index_present(RequiredIndex(collection="sessions", keys={"created_at": 1, "user_id": 1}), indexes)
     assert index_present(RequiredIndex(collection="users", keys={"email": 1}), indexes)
     assert not index_present(RequiredIndex(collection="users", keys={"email": 1}, unique=True), indexes)
+
+
+def test_a_refused_login_is_mongodb_up_and_not_authenticated() -> None:
+    """MongoDB answered and refused the login (reason auth): LucidMongoDBAuthenticationFailing pages,
+    not LucidMongoDBDown ("MongoDB cannot be reached"); any other failure is MongoDB down."""
+    probe = MongoProbe(_Client(MongoDBConfig(), "127.0.0.1", 27017))
+    refused = probe.failure_samples("auth")
+    assert val(refused, "lucid_mongodb_up") == 1
+    assert val(refused, "lucid_mongodb_authenticated") == 0
+    assert val(refused, "lucid_service_up", service="mongodb") == 1
+    down = probe.failure_samples("refused")
+    assert val(down, "lucid_mongodb_up") == 0 and val(down, "lucid_mongodb_authenticated") is None
+    assert val(down, "lucid_service_up", service="mongodb") == 0

@@ -132,7 +132,7 @@ def test_the_monitoring_token_is_a_standard_hs256_jwt_that_expires_on_the_sims_c
                algorithm="HS256"),
     jwt.encode({"sub": "x"}, SIM_JWT_SECRET, algorithm="HS256"),  # no expiry
     mint_token(ttl=-10),
-])
+], ids=["not-a-jwt", "another-key", "no-expiry", "expired"])  # stable ids: xdist workers must collect alike
 def test_a_token_the_sim_did_not_sign_or_that_expired_is_refused(token: str) -> None:
     assert not check_token(token)
 

@@ -12,6 +12,7 @@ from multidict import CIMultiDict, CIMultiDictProxy
 
 from lucid_exporter import config
 from lucid_exporter.checks import (
+    Check,
     Extraction,
     ShapeError,
     extract,
@@ -21,6 +22,7 @@ from lucid_exporter.checks import (
     profile_checks,
     to_timestamp,
 )
+from lucid_exporter.inventory import Service
 from lucid_exporter.probes.auth_verify import jwt_expiry, verify_ok
 from lucid_exporter.probes.gateway import cors_ok, rate_limit_samples
 from lucid_exporter.probes.httpget import Reply
@@ -28,6 +30,7 @@ from lucid_exporter.probes.httpget import Reply
 FIX = Path(__file__).resolve().parent.parent / "fixtures" / "status"
 DEFAULT_CHECKS = profile_checks()
 CHECKS = {c.name: c for c in DEFAULT_CHECKS}
+CHECKS_LUCID = {c.name: c for c in profile_checks("lucid")}
 
 
 def load(name: str) -> Any:
@@ -66,6 +69,33 @@ def test_timestamps_iso_and_epoch_seconds_and_milliseconds() -> None:
     assert to_timestamp(1767225600000, "f") == 1767225600.0  # TronGrid: milliseconds
     with pytest.raises(ShapeError):
         to_timestamp("yesterday", "f")
+
+
+@pytest.mark.parametrize("value", [40877.093, "40877.093", 0, "1970-01-01T11:21:17", 999_999_999])
+def test_a_monotonic_clock_is_a_parse_failure_with_a_reason_not_a_1970_time(value: object) -> None:
+    """The real pipeline's timestamp is its event loop's time (seconds since boot)."""
+    with pytest.raises(ShapeError, match=r"is not a Unix time .*monotonic"):
+        to_timestamp(value, "field 'timestamp'", now=1767225600)
+
+
+def test_a_time_far_in_the_future_is_a_unit_error() -> None:
+    now = 1767225600.0
+    assert to_timestamp(now + 3600, "f", now=now) == now + 3600  # clock skew is fine
+    with pytest.raises(ShapeError, match="future"):
+        to_timestamp(now + 2 * 86400, "f", now=now)
+    with pytest.raises(ShapeError, match="future"):
+        to_timestamp(1767225600 * 10**9, "f", now=now)  # nanoseconds read as microseconds: year 2526
+    with pytest.raises(ShapeError, match="finite"):
+        to_timestamp(float("inf"), "f", now=now)
+
+
+def test_a_remapped_monotonic_timestamp_fails_the_check_and_keeps_the_other_fields() -> None:
+    check = Check(name="pipeline_sessions", service="session-pipeline", path="/status", metrics=[
+        Extraction(metric="lucid_pipeline_active", field="total_pipelines"),
+        Extraction(metric="lucid_pipeline_last_transition_timestamp_seconds", agg="timestamp", field="timestamp")])
+    samples, problems = extract_all(check, {"total_pipelines": 3, "timestamp": 40912.441}, now=1767225600)
+    assert [s.name for s in samples] == ["lucid_pipeline_active"]
+    assert len(problems) == 1 and "'40912.441' is not a Unix time" in problems[0]
 
 
 # -- default checks on recorded replies -------------------------------------------------------------
@@ -231,6 +261,39 @@ def test_rate_limit_headers_read_from_one_reply() -> None:
     assert not [s for s in samples if s.name == "lucid_gateway_rate_limit_limit"]
 
 
+def test_rate_limit_evidence_depends_on_when_the_gateway_sends_its_headers() -> None:
+    """The guide's gateway sends X-RateLimit-* on every answer, the real one only on its 429: an answer
+    without them is evidence against the limiter only in the first case."""
+    def enforced(status: int, h: CIMultiDictProxy[str], mode: str) -> float | None:
+        found = [s.value for s in rate_limit_samples(status, h, mode) if s.name == "lucid_gateway_rate_limit_enforced"]
+        return found[0] if found else None
+
+    assert enforced(200, headers(), "every_response") == 0
+    assert enforced(200, headers(), "on_refusal") is None  # the real gateway, working or not: no evidence
+    assert enforced(200, headers(X_RateLimit_Limit="100", X_RateLimit_Remaining="7"), "every_response") == 1
+    assert enforced(200, headers(X_RateLimit_Limit="0", X_RateLimit_Remaining="0"), "on_refusal") == 0
+    refused = headers(X_RateLimit_Limit="100", X_RateLimit_Remaining="0", Retry_After="42")
+    assert enforced(429, refused, "on_refusal") == 1
+    assert enforced(429, headers(), "on_refusal") == 1
+
+
+def test_the_gateways_start_up_line_says_whether_its_limiter_is_on() -> None:
+    import re
+
+    from lucid_exporter.probes.gateway import startup_evidence, startup_samples
+
+    pattern = re.compile(CHECKS_LUCID["gateway_rate_limit"].startup_log)
+    line = ('{"timestamp": "2026-03-30 08:00:01,123", "level": "INFO", "logger": "api.app.middleware.rate_limit", '
+            '"msg": "RateLimitMiddleware initialized (enabled=False, rpm=100)"}')
+    assert startup_evidence(line, pattern) == (False, 100.0)
+    assert startup_evidence("INFO RateLimitMiddleware initialized (enabled=True, rpm=1000)", pattern) == (True, 1000.0)
+    assert startup_evidence("LoggingMiddleware initialized (level=INFO)", pattern) is None
+    samples = startup_samples((False, 100.0))
+    assert one(samples, "lucid_gateway_rate_limiter_enabled") == 0
+    assert one(samples, "lucid_gateway_rate_limiter_requests_per_minute") == 100
+    assert startup_samples(None) == []
+
+
 def test_cors_preflight_judgement() -> None:
     o = "http://localhost:3000"
     assert cors_ok(o, 200, headers(Access_Control_Allow_Origin=o, Access_Control_Allow_Methods="GET, POST"))
@@ -324,3 +387,46 @@ def test_a_check_naming_an_unknown_service_is_a_config_error() -> None:
     s = config.load(None, {"checks": {"consensus_status": {"service": "blockchain-engin"}}})
     with pytest.raises(inventory.CatalogueError, match="unknown service 'blockchain-engin'"):
         resolve_checks(s, inventory.build(s))
+
+
+def test_the_start_up_line_is_found_across_chunk_boundaries_and_the_read_is_bounded() -> None:
+    """The log stream of the gateway's first minutes, as docker sends it: frames that cut lines."""
+    import re
+
+    from lucid_exporter.probes import gateway
+
+    class Stream:
+        def __init__(self, chunks: list[bytes]) -> None:
+            self.chunks, self.closed = chunks, False
+
+        def __iter__(self) -> Any:
+            return iter(self.chunks)
+
+        def close(self) -> None:
+            self.closed = True
+
+    class Api:
+        def __init__(self, stream: Stream) -> None:
+            self.stream = stream
+            self.asked: dict[str, Any] = {}
+
+        def logs(self, container: str, **kw: Any) -> Stream:
+            self.asked = kw
+            return self.stream
+
+    class Access:
+        def __init__(self, chunks: list[bytes]) -> None:
+            self.api = Api(Stream(chunks))
+
+    check = CHECKS_LUCID["gateway_rate_limit"]
+    text = b'INFO: started\n{"msg": "RateLimitMiddleware initialized (enabled=False, rpm=250)"}\nINFO: ready\n'
+    access = Access([text[:30], text[30:61], text[61:]])
+    service = Service("api-gateway", "gateway", "api-gateway", "http://api-gateway:8080", "/health", "http")
+    probe = gateway.RateLimiterStartupProbe(check, service, access)  # type: ignore[arg-type]
+    assert probe._search("cid", 100.0, 220.0) == (False, 250.0)
+    # Never follow: a running container's log does not end (docker-py follows a stream by default).
+    assert access.api.stream.closed and access.api.asked["until"] == 220.0 and access.api.asked["follow"] is False
+    flood = Access([b"x" * 65536 + b"\n"] * 20 + [b"RateLimitMiddleware initialized (enabled=False, rpm=1)\n"])
+    probe = gateway.RateLimiterStartupProbe(check, service, flood)  # type: ignore[arg-type]
+    assert probe._search("cid", 100.0, 220.0) is None  # past STARTUP_MAX_BYTES: no evidence, no endless read
+    assert re.compile(check.startup_log).groupindex.keys() >= {"enabled", "rpm"}

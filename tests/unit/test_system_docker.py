@@ -47,6 +47,18 @@ def test_restart_loop_from_a_recorded_inspect() -> None:
     assert val(s, "lucid_container_started_at_seconds", container="lucid-rdp-manager") > 1.7e9  # type: ignore[operator]
 
 
+def test_memory_limit_is_the_configured_one_and_zero_without_one() -> None:
+    """docker stats gives an unlimited container the host's memory as its "limit": a container using
+    most of the host would look 90 % full. The limit is docker run --memory (HostConfig.Memory), 0
+    without one, which LucidContainerMemoryNearLimit excludes from its ratio."""
+    inspect = _load("inspect_oom.json")
+    s = container_samples("lucid-session-recorder", inspect)
+    assert val(s, "lucid_container_memory_limit_bytes", container="lucid-session-recorder") == 16 * 1024 * 1024
+    inspect["HostConfig"]["Memory"] = 0
+    s = container_samples("lucid-session-recorder", inspect)
+    assert val(s, "lucid_container_memory_limit_bytes", container="lucid-session-recorder") == 0
+
+
 def test_missing_container_is_present_zero_and_nothing_else() -> None:
     s = container_samples("lucid-mongodb", None)
     assert {x.name: x.value for x in s} == {"lucid_container_present": 0, "lucid_container_running": 0}
@@ -57,7 +69,8 @@ def test_stats_give_cpu_seconds_and_memory_without_page_cache() -> None:
     s = stats_samples("c", stats)
     assert val(s, "lucid_container_cpu_seconds_total", container="c") == stats["cpu_stats"]["cpu_usage"][
         "total_usage"] / 1e9
-    assert val(s, "lucid_container_memory_limit_bytes", container="c") == 64 * 1024 * 1024
+    # The limit comes from docker inspect, not from the stats' "limit" (the host's memory when unlimited).
+    assert val(s, "lucid_container_memory_limit_bytes", container="c") is None
     stats["memory_stats"]["stats"]["total_inactive_file"] = 4096
     assert val(stats_samples("c", stats), "lucid_container_memory_usage_bytes", container="c") == (
         stats["memory_stats"]["usage"] - 4096)

@@ -90,3 +90,27 @@ def test_lines_at_the_cursor_are_counted_exactly_once() -> None:
     assert again == [(30, "d")]
     assert advance(cur, "id1", again) == Cursor("id1", 30, 1)
     assert advance(cur, "id1", []) is cur
+
+
+def test_mongodb_json_log_counts_its_own_severities() -> None:
+    """MongoDB >= 4.4 logs JSON lines with "s": F fatal, E error, W warning, I info, D1-D5 debug.
+    No "level" field and no upper-case level word: without reading "s" its errors were not counted."""
+    t = _tally(FIX / "mongodb.jsonl")
+    assert t.lines == Counter({"ERROR": 2, "WARN": 2, "CRITICAL": 1})
+    assert t.slow == 1  # "Slow query" (COLLSCAN): the guide's slow grep
+    assert t.auth_failures == 1  # "Authentication failed" of a client with a wrong password
+    assert t.read == 12
+    assert parse_line('{"t":{"$date":"2026-11-28T09:18:05Z"},"s":"D2","c":"NETWORK","msg":"ERROR in text"}').level \
+        is None
+
+
+def test_redis_log_markers_are_its_levels() -> None:
+    """Redis writes `pid:role date <marker> message`: "#" warning, "*" notice, "-" verbose, "." debug.
+    Its errors come with "#" too ("Error condition on socket for SYNC"): counted as errors, the other "#"
+    lines as warnings; notice, verbose and debug lines are not counted, whatever words they hold."""
+    t = _tally(FIX / "redis.log")
+    assert t.lines == Counter({"WARN": 7, "ERROR": 2})
+    assert t.read == 21
+    assert parse_line("22390:M 01 Dec 2026 11:25:09.236 * Background saving started by pid 22903").level is None
+    assert parse_line("1:M 12 Jan 10:00:00.123 # Failed opening the RDB file dump.rdb").level == "ERROR"  # no year
+    assert parse_line("1:S 12 Jan 2024 10:00:00.123 - Client closed connection: ERROR reading").level is None

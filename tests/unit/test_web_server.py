@@ -19,6 +19,8 @@ from lucid_exporter.engine import Engine, Probe, ProbeContext
 from lucid_exporter.metrics import Sample, gauge
 from lucid_exporter.server import BASIC_AUTH, BasicAuth, make_app
 
+from ..support import parse_metrics, value
+
 PASSWORD = "scraper-password-1"
 HASH = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(rounds=4)).decode()
 
@@ -167,3 +169,21 @@ async def test_security_headers_of_the_web_config_are_sent(client_for: Factory) 
                                                                   "X-Content-Type-Options": "nosniff"}}})
     reply = await client.get("/-/healthy")
     assert reply.headers["X-Frame-Options"] == "deny" and reply.headers["X-Content-Type-Options"] == "nosniff"
+
+
+async def test_the_scrape_and_each_probe_report_the_timeout_they_were_given(client_for: Factory) -> None:
+    """The near-timeout alerts compare durations with these, not with fixed numbers: the scrape's
+    timeout as Prometheus sent it, each probe's as the engine gave it (configured, capped by the budget)."""
+    client = await client_for({}, Quick(), probes_cfg={"min_interval_seconds": 0, "timeout_seconds": 5,
+                                                       "scrape_timeout_offset_seconds": 0.5})
+
+    async def scrape(header: str | None) -> tuple[float | None, float | None]:
+        headers = {"X-Prometheus-Scrape-Timeout-Seconds": header} if header else {}
+        series = parse_metrics(await (await client.get("/metrics", headers=headers)).text())
+        return (value(series, "lucid_exporter_scrape_timeout_seconds"),
+                value(series, "lucid_probe_timeout_seconds", probe="fake", target="quick"))
+
+    scrape_timeout, probe_timeout = await scrape("3")
+    assert scrape_timeout == 3 and probe_timeout == pytest.approx(2.5, abs=0.05)  # the budget: 3 s less the offset
+    assert await scrape("30") == (30, 5)  # the configured probe timeout
+    assert (await scrape(None))[0] == 10  # no header: the configured default

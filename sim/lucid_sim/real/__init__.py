@@ -76,7 +76,10 @@ def exporter_config(world: RealWorld, stack: SimStack) -> dict[str, Any]:
     holds as a session. The addresses are the sim's (SimStack.exporter_config)."""
     return {
         "services": {name: {"health_path": path} for name, path in HEALTH_PATHS.items() if name in stack.services},
-        "status": {"token": world.token, "wallets": list(WALLETS[:2]), "cors_origins": list(CORS_ORIGINS),
+        # The exporter's API profile for the real code: its paths, shapes and auth (lucid_exporter's
+        # catalogue/checks/lucid.yaml); the token passes the blockchain API's two auth layers alone.
+        "status": {"profile": "lucid", "token": world.token, "blockchain_token": world.token,
+                   "wallets": list(WALLETS[:2]), "cors_origins": list(CORS_ORIGINS),
                    "trongrid_url": stack.url("tron-client")},
     }
 

@@ -957,15 +957,7 @@ class RealServices:
         return Router(routes)
 
     def trongrid_nowblock(self) -> dict[str, Any]:
-        number, ts = self.w.tron_block()
-        return {"blockID": f"{number:016x}" + hashlib.sha256(str(number).encode()).hexdigest()[16:],
-                "block_header": {"raw_data": {
-                    "number": number, "timestamp": int(ts * 1000), "version": 30,
-                    "txTrieRoot": hashlib.sha256(f"tx-{number}".encode()).hexdigest(),
-                    "parentHash": hashlib.sha256(str(number - 1).encode()).hexdigest(),
-                    "witness_address": "41" + hashlib.sha256(b"w").hexdigest()[:40]},
-                    "witness_signature": hashlib.sha256(b"sig").hexdigest() * 2},
-                "transactions": []}
+        return bodies.trongrid_nowblock(*self.w.tron_block())
 
     # -- wallet-manager (payment_systems/tron/wallet_manager_main.py) -----------------------------
     def wallet_health(self) -> dict[str, Any]:
