@@ -7,7 +7,9 @@ Rows (one module each): fanout (row_fanout.py), redis, es and mongo (row_stores.
 (row_sim.py), memory (row_memory.py), startup (row_startup.py); logs (bench_logs.py, needs a
 docker engine and the shared docker lock) is run on its own. ``--rounds`` scales every timed
 row (interleaved rounds); ``--long`` runs the long variants (10,000 scrapes for memory,
-more rounds). Figures are of this machine and this run: see docs/performance.md.
+more rounds). ``--baseline REV`` adds lucid-exporter at an earlier revision (its files from
+``git archive``) to the lucid sides of each row, interleaved with them: before and after in one
+run. Figures are of this machine and this run: see docs/performance.md.
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ def main() -> int:
     ap.add_argument("--memory-scrapes", default="", help="memory: checkpoints (default 1000; 1000,10000 with --long)")
     ap.add_argument("--profile", type=Path, help="py-spy profiles of lucid-exporter into this directory")
     ap.add_argument("--json", type=Path, help="also write the rows as JSON")
+    ap.add_argument("--baseline", metavar="REV", help="also run lucid-exporter at this git revision (e.g. main) "
+                    "in the same rows and rounds: before/after of one run")
     args = ap.parse_args()
     wanted = [r.strip() for r in args.rows.split(",") if r.strip()]
     unknown = set(wanted) - set(ALL)
@@ -53,6 +57,9 @@ def main() -> int:
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="lucid-bench-") as d:
         tmp = Path(d)
+        if args.baseline:
+            harness.BASELINE = harness.extract_baseline(args.baseline, tmp / "baseline-src")
+            meta["baseline"] = harness.BASELINE.rev
         steps: dict[str, Callable[[Path], list[Row]]] = {}
         if "fanout" in wanted:
             import row_fanout
@@ -96,7 +103,8 @@ def main() -> int:
     meta["loadavg_at_end"] = [round(x, 2) for x in __import__("os").getloadavg()]
     print()
     print(f"lucid-exporter benchmarks: {meta['cpus']} CPUs ({meta['cpu_model']}), Python {meta['python']}, "
-          f"{meta['date']}, {meta['seconds']} s, load average {meta['loadavg_at_start']} -> {meta['loadavg_at_end']}")
+          f"{meta['date']}, {meta['seconds']} s, load average {meta['loadavg_at_start']} -> {meta['loadavg_at_end']}"
+          + (f"; baseline @{meta['baseline']}" if "baseline" in meta else ""))
     print()
     print(table(rows))
     if args.profile:

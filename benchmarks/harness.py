@@ -317,16 +317,54 @@ class Lucid:
         return self.proc.p.pid
 
 
+@dataclass(frozen=True)
+class Baseline:
+    """An earlier revision of lucid-exporter (``bench.py --baseline REV``), run beside the working
+    tree's in the same rows and rounds: before/after figures of one run, on one machine state."""
+
+    rev: str
+    root: Path  # the revision's files (git archive), imported instead of the working tree's
+
+    @property
+    def label(self) -> str:
+        return f"@{self.rev}"
+
+
+BASELINE: Baseline | None = None
+
+
+def extract_baseline(rev: str, dest: Path) -> Baseline:
+    import subprocess
+
+    dest.mkdir(parents=True, exist_ok=True)
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev], check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
+    short = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", rev], check=True, capture_output=True,
+                           text=True).stdout.strip()
+    return Baseline(rev if rev == short else f"{rev} ({short})", dest)
+
+
+def baseline_env(env: dict[str, str] | None = None) -> tuple[dict[str, str], Path | None]:
+    """Environment and working directory that make ``python -m lucid_exporter`` the baseline's."""
+    if BASELINE is None:
+        return env or {}, None
+    return {**(env or {}), "PYTHONPATH": str(BASELINE.root)}, BASELINE.root
+
+
 def start_lucid(tmp: Path, config: dict[str, Any], name: str = "lucid", env: dict[str, str] | None = None,
-                argv: list[str] | None = None, ready: bool = True) -> Lucid:
-    """lucid-exporter ``serve`` as a process (``argv`` replaces ``python -m lucid_exporter``)."""
+                argv: list[str] | None = None, ready: bool = True, baseline: bool = False) -> Lucid:
+    """lucid-exporter ``serve`` as a process (``argv`` replaces ``python -m lucid_exporter``);
+    ``baseline``: the revision given with ``--baseline`` (see :class:`Baseline`)."""
     import yaml
 
     port = free_port()
     path = tmp / f"{name}.yml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))
+    cwd = None
+    if baseline:
+        env, cwd = baseline_env(env)
     proc = Proc([*(argv or EXPORTER), "serve", "--config", str(path), "--web.listen-address", f"127.0.0.1:{port}",
-                 "--log.level", "warn"], tmp / f"{name}.log", env=env)
+                 "--log.level", "warn"], tmp / f"{name}.log", env=env, cwd=cwd)
     url = f"http://127.0.0.1:{port}"
     if ready:
         wait_http(f"{url}/-/ready", proc)

@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import harness
 from harness import (
     Backend,
     Row,
@@ -103,11 +104,17 @@ def _config(cfg: dict[str, Any], sim_http: dict[str, str], fake_url: dict[str, s
 def _one_size(tmp: Path, cfg: dict[str, Any], sim_http: dict[str, str], fake_url: dict[str, str],
               extras: list[str], fake: Proc, control: int, rounds: int, profile_dir: Path | None) -> list[Row]:
     n = len(sim_http) + len(extras)
-    lucid = start_lucid(tmp, _config(cfg, sim_http, fake_url, extras), name=f"fanout-{n}")
-    with stopping(lucid.proc):
+    config = _config(cfg, sim_http, fake_url, extras)
+    lucid = start_lucid(tmp, config, name=f"fanout-{n}")
+    base = start_lucid(tmp, config, name=f"fanout-{n}-baseline", baseline=True) if harness.BASELINE else None
+    with stopping(lucid.proc, *([base.proc] if base else [])):
         full = Side(f"lucid /metrics ({n} services)", f"{lucid.url}/metrics", lucid.pid)
+        before = ([Side(f"lucid {harness.BASELINE.label} /metrics ({n} services)", f"{base.url}/metrics", base.pid)]
+                  if base is not None and harness.BASELINE is not None else [])
         for _ in range(3):  # pools open, every reply recorded by the fake
             warm = full.scrape()
+            for b in before:
+                b.scrape()
         text = warm.body.decode()
         durations = sorted(((v, lbl["target"]) for lbl, v in metric_values(text, "lucid_probe_duration_seconds")),
                            reverse=True)
@@ -127,19 +134,19 @@ def _one_size(tmp: Path, cfg: dict[str, Any], sim_http: dict[str, str], fake_url
                       lucid.pid)
         profile = profile_dir / f"fanout-{n}.raw" if profile_dir else None
         fake_stats = FakeStats(control)
-        before = fake_stats.stats()["by_listener"]
+        by_listener = fake_stats.stats()["by_listener"]
         t0 = time.monotonic()
         with recording(lucid.pid, profile) if profile else contextlib.nullcontext() as prof:
-            stats = interleave([full, single], rounds, warmup=1,
+            stats = interleave([full, single, *before], rounds, warmup=1,
                                backend=Backend("fake", fake.p.pid, fake_stats))
         elapsed = time.monotonic() - t0
         after = fake_stats.stats()["by_listener"]
         names = [*sim_http, *extras]
-        grew = sorted(((a - b, names[i]) for i, (a, b) in enumerate(zip(after, before, strict=False))
+        grew = sorted(((a - b, names[i]) for i, (a, b) in enumerate(zip(after, by_listener, strict=False))
                        if i < len(names) and a > b), reverse=True)
         reconnected = ", ".join(f"{name} {k}" for k, name in grew[:4]) or "none"
-        full.client.close()
-        single.client.close()
+        for side in (full, single, *before):
+            side.client.close()
         if profile_dir is not None and prof is not None:
             (profile_dir / f"fanout-{n}.txt").write_text(summarise(prof))
         f, s = stats[full.name], stats[single.name]
@@ -149,4 +156,6 @@ def _one_size(tmp: Path, cfg: dict[str, Any], sim_http: dict[str, str], fake_url
                                 single.name: f"{elapsed:.0f} s for {rounds} rounds; services given new "
                                              f"connections: {reconnected}"})
         rows[0].value = f"full / slowest {f.median / s.median:.2f}"
+        for row in rows[2:]:  # the baseline's full scrape, against the same yardstick
+            row.value = f"full / slowest {stats[row.side].median / s.median:.2f}"
         return rows

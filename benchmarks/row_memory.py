@@ -22,6 +22,7 @@ import tracemalloc
 from pathlib import Path
 from typing import Any
 
+import harness
 from harness import Reply, Row, Side, Stats, interleave, rss_bytes, start_go, start_lucid, stopping
 from row_sim import BLACKBOX_CONFIG
 from row_stores import fill_redis, seed_es, seed_mongo
@@ -109,6 +110,7 @@ def run(tmp: Path, checkpoints: tuple[int, ...] = (1000,), trace: bool = True) -
 def _measure(tmp: Path, cfg: dict[str, Any], sim_cfg: dict[str, Any], redis_port: int, es_url: str,
              marks: list[int], trace: bool) -> list[Row]:
     lucid = start_lucid(tmp, cfg, name="lucid-memory")
+    base = start_lucid(tmp, cfg, name="lucid-memory-baseline", baseline=True) if harness.BASELINE else None
     trace_dir = tmp / "trace"
     trace_dir.mkdir()
     traced = (start_lucid(tmp, cfg, name="lucid-traced", argv=[sys.executable, str(HERE / "traced_serve.py")],
@@ -120,13 +122,17 @@ def _measure(tmp: Path, cfg: dict[str, Any], sim_cfg: dict[str, Any], redis_port
                                                "--web.listen-address=127.0.0.1:{port}"])
     bb, bburl = start_go(tmp, "blackbox", ["prometheus-blackbox-exporter", f"--config.file={tmp / 'blackbox.yml'}",
                                            "--web.listen-address=127.0.0.1:{port}"])
-    procs = [p for p in (lucid.proc, traced.proc if traced else None, redis_x, es_x, bb) if p is not None]
+    procs = [p for p in (lucid.proc, traced.proc if traced else None, base.proc if base else None, redis_x, es_x, bb)
+             if p is not None]
     with stopping(*procs):
         health = [s["url"] + "/health" for n, s in sim_cfg["services"].items()
                   if s["url"].startswith("http://") and n != "elasticsearch"]
         sides: list[Side] = [Side("lucid-exporter, every probe but docker/logs", f"{lucid.url}/metrics", lucid.pid)]
         if traced is not None:
             sides.append(Side("lucid-exporter under tracemalloc", f"{traced.url}/metrics", traced.pid))
+        if base is not None and harness.BASELINE is not None:
+            sides.append(Side(f"lucid-exporter {harness.BASELINE.label}, every probe but docker/logs",
+                              f"{base.url}/metrics", base.pid))
         sides += [Side("redis_exporter", f"{rurl}/metrics", redis_x.p.pid),
                   Side("elasticsearch_exporter", f"{eurl}/metrics", es_x.p.pid),
                   CyclingSide("blackbox_exporter (one health URL per scrape)",

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import harness
 import yaml
 from harness import Row
 from row_sim import BLACKBOX_CONFIG
@@ -44,10 +45,11 @@ def _get(port: int, path: str) -> tuple[int, bytes]:
 
 
 def _time_to(args: list[str], log: Path, ready: Callable[[int], bool], port: int,
-             also: Callable[[int], bool] | None = None, timeout: float = 30.0) -> tuple[float, float | None]:
+             also: Callable[[int], bool] | None = None, timeout: float = 30.0,
+             env: dict[str, str] | None = None, cwd: Path | None = None) -> tuple[float, float | None]:
     """Seconds from spawn until ``ready(port)``; and until ``also(port)`` if given (first seen)."""
     t0 = time.perf_counter()
-    proc = Proc(args, log)
+    proc = Proc(args, log, env=env, cwd=cwd)
     first_also = None
     try:
         while True:
@@ -78,11 +80,13 @@ def run(tmp: Path, rounds: int) -> list[Row]:
         health = next(s["url"] for n, s in sim.config["services"].items()
                       if s["url"].startswith("http://") and n != "elasticsearch") + "/health"
 
-        def lucid(port: int) -> tuple[float, float | None]:
+        def lucid(port: int, baseline: bool = False) -> tuple[float, float | None]:
+            env, cwd = harness.baseline_env() if baseline else (None, None)
             return _time_to([*EXPORTER, "serve", "--config", str(tmp / "lucid.yml"), "--web.listen-address",
                              f"127.0.0.1:{port}", "--log.level", "warn"], tmp / "lucid.log",
                             lambda p: _get(p, "/-/ready")[0] == 200, port,
-                            also=lambda p: _get(p, "/-/healthy")[0] == 200)
+                            also=None if baseline else (lambda p: _get(p, "/-/healthy")[0] == 200),
+                            env=env, cwd=cwd)
 
         def redis_x(port: int) -> tuple[float, float | None]:
             return _time_to(["prometheus-redis-exporter", "-redis.addr", f"redis://127.0.0.1:{redis_srv.port}",
@@ -112,6 +116,8 @@ def run(tmp: Path, rounds: int) -> list[Row]:
             "elasticsearch_exporter → first cluster_health_up 1": es_x,
             "blackbox_exporter → first probe_success 1": blackbox,
         }
+        if harness.BASELINE is not None:
+            sides[f"lucid-exporter {harness.BASELINE.label} serve → /-/ready"] = lambda p: lucid(p, baseline=True)
         times: dict[str, list[float]] = {k: [] for k in sides}
         listening: list[float] = []
         names = list(sides)
@@ -142,7 +148,7 @@ def _rows(times: dict[str, list[float]], listening: list[float]) -> list[Row]:
     for name, v in times.items():
         med = statistics.median(v)
         note: Any = f"{len(v)} starts"
-        if name.startswith("lucid"):
+        if name.startswith("lucid-exporter serve"):
             note += f"; listening (/-/healthy) after {statistics.median(listening) * 1000:.0f} ms"
         out.append(Row("startup", name, med, _p90(v), "1" if name == ref_name else f"{med / ref:.2f}x",
                        note=note))

@@ -24,6 +24,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import harness
 from harness import (
     Backend,
     LoopbackConnections,
@@ -100,8 +101,9 @@ def redis_rows(tmp: Path, rounds: int, sizes: tuple[int, ...], profile_dir: Path
         counting, curl = start_go(tmp, "redis-exporter-count", ["prometheus-redis-exporter", "-redis.addr",
                                                                 f"redis://{addr}", "-count-keys", count_arg,
                                                                 "-web.listen-address", "127.0.0.1:{port}"])
+        base = start_lucid(tmp, cfg, name="lucid-redis-baseline", baseline=True) if harness.BASELINE else None
         out: list[Row] = []
-        with stopping(lucid.proc, no_count.proc, default, counting):
+        with stopping(lucid.proc, no_count.proc, default, counting, *([base.proc] if base else [])):
             filled = 0
             for size in sizes:
                 fill_redis(rc, filled, size)
@@ -112,6 +114,9 @@ def redis_rows(tmp: Path, rounds: int, sizes: tuple[int, ...], profile_dir: Path
                          Side("redis_exporter -count-keys rate-limit patterns", f"{curl}/metrics", counting.p.pid),
                          Side("lucid, rate_limit_patterns: [] (no key count)", f"{no_count.url}/metrics",
                               no_count.pid)]
+                if base is not None and harness.BASELINE is not None:
+                    sides.append(Side(f"lucid {harness.BASELINE.label} (redis probe only)", f"{base.url}/metrics",
+                                      base.pid))
                 backend = Backend("redis-server", srv.proc.p.pid,
                                   lambda: int(rc.info("stats")["total_connections_received"]))
                 profile = profile_dir / f"redis-{size}.raw" if profile_dir and size == sizes[-1] else None
@@ -165,10 +170,13 @@ def es_rows(tmp: Path, rounds: int, profile_dir: Path | None = None) -> list[Row
         indices, iurl = start_go(tmp, "es-exporter-indices", ["prometheus-elasticsearch-exporter",
                                                               f"--es.uri={srv.url}", "--es.indices",
                                                               "--web.listen-address=127.0.0.1:{port}"])
-        with stopping(lucid.proc, default, indices):
+        base = start_lucid(tmp, cfg, name="lucid-es-baseline", baseline=True) if harness.BASELINE else None
+        with stopping(lucid.proc, default, indices, *([base.proc] if base else [])):
             sides = [Side("lucid (ES probes + ES health check)", f"{lucid.url}/metrics", lucid.pid),
                      Side("elasticsearch_exporter (default flags)", f"{durl}/metrics", default.p.pid),
                      Side("elasticsearch_exporter --es.indices", f"{iurl}/metrics", indices.p.pid)]
+            if base is not None and harness.BASELINE is not None:
+                sides.append(Side(f"lucid {harness.BASELINE.label} (ES probes)", f"{base.url}/metrics", base.pid))
             backend = Backend("osmem-server", srv.proc.p.pid, LoopbackConnections({srv.port}))
             profile = profile_dir / "es.raw" if profile_dir else None
             with recording(lucid.pid, profile) if profile else contextlib.nullcontext() as prof:
@@ -201,11 +209,17 @@ def mongo_rows(tmp: Path, rounds: int) -> list[Row]:
         cfg = only_probes({"mongodb"}, {"mongodb": {"url": f"tcp://{addr}"}})
         cfg["mongodb"] = {"address": addr}
         lucid = start_lucid(tmp, cfg, name="lucid-mongo")
-        with stopping(lucid.proc):
+        base = start_lucid(tmp, cfg, name="lucid-mongo-baseline", baseline=True) if harness.BASELINE else None
+        with stopping(lucid.proc, *([base.proc] if base else [])):
             side = Side("lucid (mongodb probes only)", f"{lucid.url}/metrics", lucid.pid)
+            sides = [side]
+            if base is not None and harness.BASELINE is not None:
+                sides.append(Side(f"lucid {harness.BASELINE.label} (mongodb probes only)", f"{base.url}/metrics",
+                                  base.pid))
             backend = Backend("secantusdb", srv.proc.p.pid,
                               lambda: int(mc.admin.command("serverStatus")["connections"]["totalCreated"]))
-            stats = interleave([side], rounds, backend=backend)
-            rows = rows_from("MongoDB (SecantusDB)", stats, notes={side.name: f"no peer; {_failing(lucid.url)}"})
+            stats = interleave(sides, rounds, backend=backend)
+            rows = rows_from("MongoDB (SecantusDB)", stats, reference=side.name if base else None,
+                             notes={side.name: f"no peer; {_failing(lucid.url)}"})
     mc.close()
     return rows

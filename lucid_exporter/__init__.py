@@ -1,8 +1,5 @@
 """lucid-exporter: the Lucid troubleshooting guide, run continuously as Prometheus metrics."""
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("lucid-exporter")
-except PackageNotFoundError:  # running from a source tree without installation
-    __version__ = "0.0.0+source"
+# The one place the version is written: pyproject.toml reads it from here (setuptools' attr:),
+# so that a start does not import importlib.metadata (15 ms, an e-mail parser with it) to ask for it.
+__version__ = "0.1.0"

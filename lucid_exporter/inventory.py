@@ -10,6 +10,7 @@ can be overridden, and new services added, under ``services:`` in the config.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 from yarl import URL
@@ -19,6 +20,12 @@ from .config import ServiceConfig, Settings
 from .urls import BasicCredentials
 
 HealthKind = Literal["http", "tcp", "none"]
+
+
+@lru_cache(maxsize=4096)
+def _health_url(url: str, path: str) -> str:
+    # Read on every health check of every scrape: parsed once, not per run.
+    return str(URL(url).with_path(path))
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +41,7 @@ class Service:
 
     @property
     def health_url(self) -> str:
-        return str(URL(self.url).with_path(self.health_path))
+        return _health_url(self.url, self.health_path)
 
     @property
     def host(self) -> str:

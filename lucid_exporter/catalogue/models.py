@@ -20,7 +20,9 @@ DURATION = re.compile(r"^(\d+[smhd])+$")
 
 
 class Fact(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # defer_build: a model's validator is built on its first use, so that ``serve``, which reads
+    # only the services and the checks, does not pay at start-up for the alerts' and problems'.
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 # -- clusters.yaml -----------------------------------------------------------------------------------
@@ -158,7 +160,7 @@ class AlertSpec(Fact):
     scope: Literal["stack", "fleet"] = "stack"
     tests: AlertTests
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, defer_build=True)
 
     @field_validator("alert")
     @classmethod

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -39,12 +40,17 @@ class Probe(ABC):
     ``kind`` and ``target`` become the ``probe`` and ``target`` labels of the self-metrics.
     ``selectors`` are the names ``/probe?target=`` accepts for it (a service name selects
     its health probe and all its status checks).
+
+    ``min_interval`` overrides ``probes.min_interval_seconds`` for this probe. A ``background``
+    probe (an expensive source on a long interval of its own) is refreshed without making a
+    scrape wait, once it has a result: the scrape serves the last one, whose age is exported.
     """
 
     kind: str = "probe"
     target: str = ""
     timeout: float | None = None
     min_interval: float | None = None
+    background: bool = False
 
     @property
     def selectors(self) -> frozenset[str]:
@@ -53,6 +59,11 @@ class Probe(ABC):
     @abstractmethod
     async def run(self, ctx: ProbeContext) -> list[Sample]:
         """Return samples, or raise (preferably ProbeError with a reason)."""
+
+    def http_requests(self, settings: Settings) -> Iterable[tuple[str, int]]:
+        """(url, n): the requests one run sends at once through the shared HTTP pool, so that
+        the pool keeps enough connections to each host (see ``Engine.http_pool_limits``)."""
+        return ()
 
     def failure_samples(self, reason: str) -> list[Sample]:
         """Samples still exposed when the probe fails, e.g. ``up 0``."""

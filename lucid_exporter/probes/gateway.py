@@ -178,6 +178,9 @@ class RateLimiterStartupProbe(DockerProbe):
 
 
 class CorsProbe(CheckProbe):
+    def http_requests(self, settings: Settings) -> list[tuple[str, int]]:
+        return [(self.url, len(settings.status.cors_origins))]
+
     async def _preflight(self, ctx: ProbeContext, origin: str) -> Sample:
         headers = {**self.check.headers, "Origin": origin, "Access-Control-Request-Method": "GET",
                    "Access-Control-Request-Headers": "X-Requested-With"}

@@ -261,6 +261,9 @@ class HealthProbe(Probe):
             return []
         return self._status(False)
 
+    def http_requests(self, settings: Settings) -> list[tuple[str, int]]:
+        return [(self.service.health_url, 1)] if self.service.health == "http" else []
+
     async def run(self, ctx: ProbeContext) -> list[Sample]:
         if self.service.health == "tcp":
             return await self._tcp(ctx)

@@ -378,13 +378,19 @@ class MongoProbe(Probe):
 
 
 class MongoStatsProbe(Probe):
-    """db.stats() per configured database and the required indexes (getIndexes, $indexStats)."""
+    """db.stats() per configured database and the required indexes (getIndexes, $indexStats).
+
+    dbStats walks every collection of a database: on an interval of its own
+    (``mongodb.stats_interval_seconds``), refreshed in the background (the engine exports the age).
+    """
 
     kind = "mongodb_dbstats"
     target = "mongodb"
+    background = True
 
     def __init__(self, client: _Client) -> None:
         self.client = client
+        self.min_interval = client.cfg.stats_interval_seconds
 
     async def run(self, ctx: ProbeContext) -> list[Sample]:
         client = self.client.get()

@@ -1,8 +1,16 @@
 """Redis: the guide's ``redis-cli ping``, ``info``, ``info memory``, ``dbsize``, expired keys and
 ``maxmemory``/``allkeys-lru`` checks, plus the rate-limit keys the API gateway keeps.
 
-One long-lived ``redis.asyncio`` client with a small pool: a scrape is ``PING``,
-``INFO everything`` and a bounded ``SCAN`` per rate-limit pattern, on pooled connections.
+One long-lived ``redis.asyncio`` client with a small pool, shared by two probes, both selected by
+``/probe?target=redis``:
+
+- ``redis``: ``PING`` and ``INFO everything`` on every scrape (what redis_exporter does);
+- ``redis_rate_limit_keys``: a ``SCAN`` per rate-limit pattern, bounded in keys and time. SCAN
+  walks the whole keyspace whatever the pattern (at 100k keys, 30 times the rest of the section
+  in Redis CPU), so the count has an interval of its own (``rate_limit_interval_seconds``) and
+  runs in the background: a scrape serves the last count, and its age in
+  ``lucid_probe_result_age_seconds{probe="redis_rate_limit_keys"}``.
+
 Parsing (``parse_info``, ``info_samples``) is pure and unit-tested on recorded replies.
 """
 
@@ -161,21 +169,16 @@ def redis_reason(exc: BaseException) -> tuple[str, str]:
     return classify(exc)
 
 
-class RedisProbe(Probe):
-    kind = "redis"
-    target = "redis"
+class _Client:
+    """The one redis.asyncio client the two Redis probes share; created on first use."""
 
-    def __init__(self, cfg: RedisConfig, host: str, port: int, cluster: str = "foundation") -> None:
+    def __init__(self, cfg: RedisConfig, host: str, port: int) -> None:
         self.cfg = cfg
-        self.cluster = cluster
         self.host = host
         self.port = port
         self._client: aioredis.Redis | None = None
 
-    def failure_samples(self, reason: str) -> list[Sample]:
-        return [gauge("lucid_redis_up", 0, UP_HELP), *service_status("redis", self.cluster, False)]
-
-    def _get_client(self, ctx: ProbeContext) -> aioredis.Redis:
+    def get(self) -> aioredis.Redis:
         if self._client is None:
             cfg = self.cfg
             timeout = cfg.connect_timeout_seconds
@@ -204,8 +207,26 @@ class RedisProbe(Probe):
             self._client.set_response_callback("INFO", _raw)
         return self._client
 
+    async def close(self) -> None:
+        if self._client is not None:
+            client, self._client = self._client, None
+            await client.aclose()
+
+
+class RedisProbe(Probe):
+    kind = "redis"
+    target = "redis"
+
+    def __init__(self, client: _Client, cluster: str = "foundation") -> None:
+        self.client = client
+        self.cfg = client.cfg
+        self.cluster = cluster
+
+    def failure_samples(self, reason: str) -> list[Sample]:
+        return [gauge("lucid_redis_up", 0, UP_HELP), *service_status("redis", self.cluster, False)]
+
     async def run(self, ctx: ProbeContext) -> list[Sample]:
-        client = self._get_client(ctx)
+        client = self.client.get()
         try:
             start = time.monotonic()
             await client.ping()
@@ -214,14 +235,30 @@ class RedisProbe(Probe):
         except (rexc.RedisError, OSError) as e:
             reason, message = redis_reason(e)
             raise ProbeError(reason, message) from None
-        out = [gauge("lucid_redis_up", 1, UP_HELP), *service_status("redis", self.cluster, True),
-               gauge("lucid_redis_ping_seconds", ping, "Round trip of PING"),
-               *info_samples(info)]
-        out += await self._rate_limit_keys(client, ctx)
-        return out
+        return [gauge("lucid_redis_up", 1, UP_HELP), *service_status("redis", self.cluster, True),
+                gauge("lucid_redis_ping_seconds", ping, "Round trip of PING"),
+                *info_samples(info)]
 
-    async def _rate_limit_keys(self, client: aioredis.Redis, ctx: ProbeContext) -> list[Sample]:
-        """Count keys per pattern with SCAN (never KEYS), bounded in keys and time."""
+    async def close(self) -> None:
+        await self.client.close()
+
+
+class RedisRateLimitProbe(Probe):
+    """The rate-limit keys, counted with SCAN (never KEYS) on an interval of its own (see the module doc)."""
+
+    kind = "redis_rate_limit_keys"
+    target = "redis"
+    background = True
+
+    def __init__(self, client: _Client) -> None:
+        self.client = client
+        self.cfg = cfg = client.cfg
+        self.min_interval = cfg.rate_limit_interval_seconds
+        # Each pattern's walk is bounded by rate_limit_max_seconds; the connection too.
+        self.timeout = cfg.rate_limit_max_seconds * len(cfg.rate_limit_patterns) + cfg.connect_timeout_seconds
+
+    async def run(self, ctx: ProbeContext) -> list[Sample]:
+        client = self.client.get()
         out: list[Sample] = []
         patterns = self.cfg.rate_limit_patterns
         for i, pattern in enumerate(patterns):
@@ -251,11 +288,6 @@ class RedisProbe(Probe):
                              pattern=pattern))
         return out
 
-    async def close(self) -> None:
-        if self._client is not None:
-            client, self._client = self._client, None
-            await client.aclose()
-
 
 def build(settings: Settings, services: dict[str, Service]) -> list[Probe]:
     cfg = settings.redis
@@ -265,4 +297,8 @@ def build(settings: Settings, services: dict[str, Service]) -> list[Probe]:
     if hp is None:
         return []
     svc = services.get("redis")
-    return [RedisProbe(cfg, *hp, cluster=svc.cluster if svc else "foundation")]
+    client = _Client(cfg, *hp)
+    probes: list[Probe] = [RedisProbe(client, cluster=svc.cluster if svc else "foundation")]
+    if cfg.rate_limit_patterns:
+        probes.append(RedisRateLimitProbe(client))
+    return probes

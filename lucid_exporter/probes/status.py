@@ -75,6 +75,12 @@ class CheckProbe(Probe):
     def selectors(self) -> frozenset[str]:
         return frozenset({self.target, self.check.service, self.check.name})
 
+    def http_requests(self, settings: Settings) -> list[tuple[str, int]]:
+        if self.check.per_wallet:
+            # One request per wallet, all at once (StatusProbe._per_wallet).
+            return [(self.wallet_url(w), 1) for w in settings.status.wallets]
+        return [(self.url, 1)]
+
     async def get(self, ctx: ProbeContext, headers: dict[str, str] | None = None, method: str = "",
                   url: str = "") -> Reply:
         """One request of this check to its URL, with its credentials."""

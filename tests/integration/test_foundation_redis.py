@@ -121,6 +121,37 @@ def test_redis_rate_limit_scan_stops_at_the_configured_bound(redis_server: Redis
         exp.proc.stop()
 
 
+def test_the_rate_limit_key_count_runs_on_its_own_interval_and_says_how_old_it_is(
+        redis_server: RedisServer, tmp_path: Path) -> None:
+    secret = tmp_path / "pw"
+    secret.write_text(PASSWORD)
+    hourly = start_exporter(tmp_path, exporter_config(redis_server, secret, rate_limit_interval_seconds=3600),
+                            name="hourly")
+    every = start_exporter(tmp_path, exporter_config(redis_server, secret, rate_limit_interval_seconds=0),
+                           name="every")
+    c = redis_server.client()
+    try:
+        before = probe(hourly)
+        assert value(before, "lucid_redis_rate_limit_keys", pattern="rate_limit:*") == 7
+        c.set("rate_limit:ip:10.0.0.99", 1, ex=600)
+        # Within its interval the count is served as it was (no keyspace walk per scrape), with its age;
+        # INFO, read on every scrape, sees the new key at once.
+        s = probe(hourly)
+        assert value(s, "lucid_redis_rate_limit_keys", pattern="rate_limit:*") == 7
+        assert value(s, "lucid_redis_db_keys", db="db0") == value(before, "lucid_redis_db_keys", db="db0") + 1  # type: ignore[operator]
+        ages = [value(x, "lucid_probe_result_age_seconds", probe="redis_rate_limit_keys", target="redis")
+                for x in (before, s)]
+        assert ages[0] is not None and ages[1] is not None and ages[1] >= ages[0]
+        # Due on every scrape: the count runs in the background and a later scrape has the new key.
+        wait_until(lambda: value(probe(every), "lucid_redis_rate_limit_keys", pattern="rate_limit:*") == 8,
+                   timeout=10, what="the new rate-limit key counted")
+    finally:
+        c.delete("rate_limit:ip:10.0.0.99")
+        c.close()
+        hourly.proc.stop()
+        every.proc.stop()
+
+
 def test_redis_wrong_password_fails_with_reason_auth(redis_server: RedisServer, tmp_path: Path) -> None:
     secret = tmp_path / "pw"
     secret.write_text(PASSWORD)

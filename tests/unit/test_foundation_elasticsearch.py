@@ -7,9 +7,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-from elastic_transport import ApiResponseMeta, ConnectionError, HttpHeaders, NodeConfig
-from elasticsearch import exceptions as esx
-
 from lucid_exporter.metrics import Sample
 from lucid_exporter.probes.elasticsearch import es_reason, health_samples, indices_samples, node_stats_samples
 
@@ -87,12 +84,8 @@ def test_elasticsearch_node_heap_and_disk_per_node() -> None:
 
 
 def test_elasticsearch_nodes_stats_400_is_http_status() -> None:
-    body = load("es_nodes_stats_unsupported.json")
-    meta = ApiResponseMeta(status=400, http_version="1.1", headers=HttpHeaders(), duration=0.0,
-                           node=NodeConfig("http", "127.0.0.1", 9200))
-    assert es_reason(esx.BadRequestError("unsupported", meta, body))[0] == "http_status"
-    meta401 = ApiResponseMeta(status=401, http_version="1.1", headers=HttpHeaders(), duration=0.0,
-                              node=NodeConfig("http", "127.0.0.1", 9200))
-    assert es_reason(esx.AuthenticationException("unauthorized", meta401, {}))[0] == "auth"
-    refused = ConnectionError("Cannot connect to host 127.0.0.1:1 ssl:default [Connect call failed ('127.0.0.1', 1)]")
-    assert es_reason(refused)[0] == "refused"
+    body = json.dumps(load("es_nodes_stats_unsupported.json")).encode()
+    reason, message = es_reason(400, body)
+    assert reason == "http_status" and message.startswith("HTTP 400")
+    assert es_reason(401, b"{}")[0] == "auth" and es_reason(403, b"")[0] == "auth"
+    assert es_reason(503, b"<html>busy</html>") == ("http_status", "HTTP 503")
