@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import itertools
 import os
 import signal
@@ -12,12 +13,27 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from types import ModuleType
 
 from prometheus_client.parser import text_string_to_metric_families
 
 ROOT = Path(__file__).resolve().parent.parent
 EXPORTER = [sys.executable, "-m", "lucid_exporter"]
 SIM = [sys.executable, "-m", "lucid_sim"]  # the simulated stack, its own distribution (sim/)
+
+
+def load_script(path: Path, name: str | None = None) -> ModuleType:
+    """A script of the repository (scripts/, alerts/, grafana/: not packages) as a module, loaded once
+    per process under ``name`` (default: lucid_script_<file stem>)."""
+    key = name or f"lucid_script_{path.stem}"
+    if key in sys.modules:
+        return sys.modules[key]
+    spec = importlib.util.spec_from_file_location(key, path)
+    assert spec is not None and spec.loader is not None, path
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[key] = module  # dataclasses and pickling look the module up by name
+    spec.loader.exec_module(module)
+    return module
 
 
 def free_port() -> int:

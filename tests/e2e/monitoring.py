@@ -6,7 +6,6 @@ reaches the webhook in seconds; the expressions and thresholds are the shipped o
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import threading
@@ -20,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from ..support import ROOT, Proc, free_port, http_get, wait_port, wait_until
+from ..support import ROOT, Proc, free_port, http_get, load_script, wait_port, wait_until
 
 RUNBOOK_PREFIX = "https://github.com/lucid-exporter/lucid-exporter/blob/main/docs/runbooks/"
 
@@ -86,11 +85,7 @@ def page_and_resolve(mon: Monitoring, drills: Sequence[Drill], inject: Callable[
 
 
 def _drill_rules_module():  # type: ignore[no-untyped-def]
-    spec = importlib.util.spec_from_file_location("drill_rules", ROOT / "scripts" / "drill_rules.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(ROOT / "scripts" / "drill_rules.py")
 
 
 def shortened_rules(dest: Path, for_seconds: int = 2, window_scale: float = 1.0,

@@ -6,19 +6,18 @@ when promtool is missing (``make setup`` installs the ``prometheus`` package).
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 import yaml
 
 from lucid_exporter import catalogue, rules
+
+from ..support import load_script
 
 ROOT = Path(__file__).resolve().parents[2]
 ALERTS = ROOT / "alerts"
@@ -37,18 +36,9 @@ STATIC_DESCRIPTION_OK = {
 }
 
 
-def _load(path: Path, name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec and spec.loader
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[name] = mod
-    spec.loader.exec_module(mod)
-    return mod
-
-
-generate = _load(ALERTS / "generate.py", "lucid_alerts_generate")
-coverage = _load(ROOT / "scripts" / "coverage.py", "lucid_alerts_coverage")
-guide_check = _load(ROOT / "scripts" / "guide_check.py", "lucid_guide_check")
+generate = load_script(ALERTS / "generate.py", "lucid_alerts_generate")
+coverage = load_script(ROOT / "scripts" / "coverage.py", "lucid_alerts_coverage")
+guide_check = load_script(ROOT / "scripts" / "guide_check.py", "lucid_guide_check")
 CFG = rules.RenderConfig()
 
 
@@ -295,12 +285,7 @@ def test_example_alertmanager_config_is_valid_and_routes_by_severity() -> None:
 
 
 def test_drill_rules_keep_every_alert_with_a_short_for(tmp_path: Path) -> None:
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("drill_rules", ROOT / "scripts" / "drill_rules.py")
-    assert spec is not None and spec.loader is not None
-    drill_rules = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(drill_rules)
+    drill_rules = load_script(ROOT / "scripts" / "drill_rules.py")
     drill_rules.shortened_rules(tmp_path, 5)
     files = sorted(str(p) for p in tmp_path.glob("*.rules.yml"))
     res = subprocess.run([_promtool(), "check", "rules", *files], capture_output=True, text=True, timeout=120)
@@ -314,10 +299,7 @@ def test_drill_rules_keep_every_alert_with_a_short_for(tmp_path: Path) -> None:
 def test_drill_rules_can_scale_the_windows_and_keep_everything_else(tmp_path: Path) -> None:
     """The drills' rules: for: cut, the windows of the expressions (rate, increase, subqueries, offset)
     scaled but never below the floor; thresholds, labels and annotations as shipped."""
-    spec = importlib.util.spec_from_file_location("drill_rules", ROOT / "scripts" / "drill_rules.py")
-    assert spec is not None and spec.loader is not None
-    drill_rules = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(drill_rules)
+    drill_rules = load_script(ROOT / "scripts" / "drill_rules.py")
     assert drill_rules.scale_windows("increase(x[30m]) > 2", 0.05, 20) == "increase(x[90s]) > 2"
     assert drill_rules.scale_windows("rate(x[5m]) * 60 > 10", 0.05, 20) == "rate(x[20s]) * 60 > 10"
     assert drill_rules.scale_windows("x < 0.9 * max_over_time(x[1h:])", 0.05, 20) == "x < 0.9 * max_over_time(x[180s:])"

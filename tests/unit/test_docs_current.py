@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
+
+from ..support import load_script
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _load(script: str):  # type: ignore[no-untyped-def]
-    spec = importlib.util.spec_from_file_location(script, ROOT / "scripts" / f"{script}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(ROOT / "scripts" / f"{script}.py")
 
 
 def test_configuration_reference_lists_every_key_with_its_default() -> None:

@@ -7,7 +7,6 @@ and every alert left blind by a missing endpoint is named in the profile: no sil
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,8 @@ from lucid_exporter import catalogue, config, inventory, rules
 from lucid_exporter.checks import check_metrics, extract_all, merge, profile_checks, profile_gaps
 from lucid_exporter.probes.status import resolve_checks, runnable
 from lucid_exporter.promql import metric_names
+
+from ..support import load_script
 
 ROOT = Path(__file__).resolve().parents[2]
 FIX = ROOT / "tests" / "fixtures" / "status" / "lucid"
@@ -40,11 +41,7 @@ def one(samples: list[Any], name: str, **labels: str) -> float:
 
 
 def _script(name: str) -> Any:
-    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(ROOT / "scripts" / f"{name}.py")
 
 
 def test_both_profiles_are_shipped_and_name_the_same_checks() -> None:
