@@ -20,8 +20,10 @@ def host_port(address: str | None, service: Service | None, default_port: int) -
     return service.host, service.port or default_port
 
 
-def ssl_context(tls: TLSConfig) -> ssl.SSLContext | None:
-    if not tls.enabled:
+def ssl_context(tls: TLSConfig, required: bool = False) -> ssl.SSLContext | None:
+    """The client TLS context of a store: None unless TLS is enabled or the URL asks for it
+    (``required``: an https:// Elasticsearch URL)."""
+    if not (tls.enabled or required):
         return None
     ctx = ssl.create_default_context(cafile=str(tls.ca_file) if tls.ca_file else None)
     if tls.cert_file is not None:

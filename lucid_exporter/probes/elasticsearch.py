@@ -32,7 +32,6 @@ from __future__ import annotations
 import base64
 import fnmatch
 import json
-import ssl
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -42,7 +41,7 @@ from ..errors import ProbeError
 from ..inventory import Service
 from ..metrics import Sample, gauge, one_hot
 from ..urls import BasicCredentials
-from ._stores import budget
+from ._stores import budget, ssl_context
 from .base import Probe, ProbeContext
 from .health import DEGRADED, HEALTHY, service_status
 from .httpget import request
@@ -195,17 +194,6 @@ def _basic_auth(user: str, password: str) -> str:
     return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
 
 
-def _ssl_context(cfg: ElasticsearchConfig) -> ssl.SSLContext:
-    tls = cfg.tls
-    ctx = ssl.create_default_context(cafile=str(tls.ca_file) if tls.ca_file else None)
-    if tls.cert_file is not None:
-        ctx.load_cert_chain(str(tls.cert_file), str(tls.key_file) if tls.key_file else None)
-    if tls.insecure_skip_verify:
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE
-    return ctx
-
-
 class _Client:
     """What the three probes share: the cluster's URL, its credentials and TLS settings."""
 
@@ -219,7 +207,7 @@ class _Client:
         elif cfg.username:
             self.headers["Authorization"] = _basic_auth(cfg.username,
                                                         cfg.password.get_secret_value() if cfg.password else "")
-        self.ssl = _ssl_context(cfg) if url.startswith("https://") else None
+        self.ssl = ssl_context(cfg.tls, required=True) if url.startswith("https://") else None
 
     async def get(self, ctx: ProbeContext, what: str) -> Any:
         """The parsed JSON of one endpoint; ProbeError with the reason on an HTTP error or a bad body."""
