@@ -14,8 +14,11 @@ lint: setup
 	$(BIN)/ruff check lucid_exporter sim tests benchmarks scripts alerts grafana
 	$(BIN)/mypy lucid_exporter sim/lucid_sim
 
+# Six workers on two cores: most tests wait on servers, sims and Prometheus rather than compute
+# (-n 6: 5 min 50 s, -n 4: 7 min 10 s, 1,201 tests). The docker tests share one engine and run on
+# one worker (xdist_group "docker", about 5.5 minutes alone): the floor of the suite's wall time.
 test: setup lint
-	$(BIN)/python -m pytest -q -p no:cacheprovider -n 4 --dist loadgroup -m "not drill" tests
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n 6 --dist loadgroup -m "not drill" tests
 
 # The drills alone, in one process so that they print their tables (docs/alerts.md): every fault of the
 # drill table with its seconds to fire and to resolve, and the healthy stack with the shipped for: for
