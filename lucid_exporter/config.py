@@ -636,6 +636,9 @@ class RedisConfig(Section):
     rate_limit_patterns: list[str] = Field(
         default_factory=lambda: ["ratelimit:*", "rate_limit:*"],
         description="SCAN MATCH patterns whose keys are counted (never KEYS)")
+    rate_limit_db: int | None = Field(
+        None, ge=0, description="database whose rate-limit keys are counted; default: the API profile's (guide 0; "
+        "lucid 1, where the real auth service's limiter writes)")
     rate_limit_interval_seconds: float = Field(
         60.0, ge=0, description="the rate-limit key count (a SCAN of the whole keyspace) runs at most this often, "
         "in the background: scrapes serve the last count; its age: lucid_probe_result_age_seconds")

@@ -341,4 +341,5 @@ class ApiProfile(Fact):
     title: str
     source: str = Field(description="where the facts come from")
     services: dict[str, ServiceOverride] = Field(default_factory=dict)
+    redis_rate_limit_db: int = Field(0, ge=0, description="the Redis database the rate-limit keys live in")
     checks: list[CheckSpec]

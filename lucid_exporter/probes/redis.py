@@ -1,5 +1,7 @@
 """Redis: the guide's ``redis-cli ping``, ``info``, ``info memory``, ``dbsize``, expired keys and
-``maxmemory``/``allkeys-lru`` checks, plus the rate-limit keys the API gateway keeps.
+``maxmemory``/``allkeys-lru`` checks, plus the rate-limit keys (the guide's gateway keeps them in the
+selected database; in the real code the auth service's limiter does, in database 1: the API profile's
+``redis_rate_limit_db``, or ``redis.rate_limit_db``).
 
 One long-lived ``redis.asyncio`` client with a small pool, shared by two probes, both selected by
 ``/probe?target=redis``:
@@ -24,6 +26,7 @@ from redis import exceptions as rexc
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
+from ..catalogue import profile
 from ..config import RedisConfig, Settings
 from ..errors import ProbeError, classify
 from ..inventory import Service
@@ -172,10 +175,11 @@ def redis_reason(exc: BaseException) -> tuple[str, str]:
 class _Client:
     """The one redis.asyncio client the two Redis probes share; created on first use."""
 
-    def __init__(self, cfg: RedisConfig, host: str, port: int) -> None:
+    def __init__(self, cfg: RedisConfig, host: str, port: int, db: int | None = None) -> None:
         self.cfg = cfg
         self.host = host
         self.port = port
+        self.db = cfg.db if db is None else db
         self._client: aioredis.Redis | None = None
 
     def get(self) -> aioredis.Redis:
@@ -195,7 +199,7 @@ class _Client:
                 if cfg.tls.key_file:
                     kwargs["ssl_keyfile"] = str(cfg.tls.key_file)
             self._client = aioredis.Redis(
-                host=self.host, port=self.port, db=cfg.db, username=cfg.username,
+                host=self.host, port=self.port, db=self.db, username=cfg.username,
                 password=cfg.password.get_secret_value() if cfg.password else None,
                 socket_connect_timeout=timeout, socket_timeout=timeout, max_connections=cfg.max_connections,
                 client_name="lucid-exporter", decode_responses=True,
@@ -288,6 +292,9 @@ class RedisRateLimitProbe(Probe):
                              pattern=pattern))
         return out
 
+    async def close(self) -> None:
+        await self.client.close()  # its own client, or the shared one (closing twice is a no-op)
+
 
 def build(settings: Settings, services: dict[str, Service]) -> list[Probe]:
     cfg = settings.redis
@@ -300,5 +307,10 @@ def build(settings: Settings, services: dict[str, Service]) -> list[Probe]:
     client = _Client(cfg, *hp)
     probes: list[Probe] = [RedisProbe(client, cluster=svc.cluster if svc else "foundation")]
     if cfg.rate_limit_patterns:
-        probes.append(RedisRateLimitProbe(client))
+        # The limiter's keys may live in another database than the one the client selects (the real
+        # auth service writes to 1): a client of their own then, with one connection.
+        db = cfg.rate_limit_db
+        if db is None:
+            db = profile(settings.status.profile).redis_rate_limit_db
+        probes.append(RedisRateLimitProbe(client if db == cfg.db else _Client(cfg, *hp, db=db)))
     return probes

@@ -152,6 +152,29 @@ def test_the_rate_limit_key_count_runs_on_its_own_interval_and_says_how_old_it_i
         every.proc.stop()
 
 
+@pytest.mark.parametrize(("settings", "counted"), [
+    ({"status": {"profile": "lucid"}}, 3),  # the real auth service's limiter writes to database 1
+    ({"status": {"profile": "guide"}}, 120),  # the guide's keys, in database 0
+    ({"status": {"profile": "guide"}, "rate_limit_db": 1}, 3),  # an explicit database wins
+])
+def test_rate_limit_keys_are_counted_in_the_database_the_limiter_writes_to(
+        redis_server: RedisServer, tmp_path: Path, settings: dict, counted: int) -> None:  # type: ignore[type-arg]
+    import redis
+
+    db1 = redis.Redis(host="127.0.0.1", port=redis_server.port, password=PASSWORD, db=1, decode_responses=True)
+    for i in range(3):
+        db1.set(f"ratelimit:ip:10.1.0.{i}:2026-12-01 15:00", 1, ex=600)  # the real limiter's key shape
+    db1.close()
+    secret = tmp_path / "pw"
+    secret.write_text(PASSWORD)
+    cfg = exporter_config(redis_server, secret, **{k: v for k, v in settings.items() if k != "status"})
+    exp = start_exporter(tmp_path, {**cfg, "status": settings["status"]})
+    try:
+        assert value(probe(exp), "lucid_redis_rate_limit_keys", pattern="ratelimit:*") == counted
+    finally:
+        exp.proc.stop()
+
+
 def test_redis_wrong_password_fails_with_reason_auth(redis_server: RedisServer, tmp_path: Path) -> None:
     secret = tmp_path / "pw"
     secret.write_text(PASSWORD)
