@@ -11,9 +11,10 @@ from pathlib import Path
 
 import yaml
 
+from lucid_exporter import logs_setup
+
 from . import containers as containers_sim
 from . import host as host_sim
-from . import logs
 from .catalogue import default_catalogue
 from .containers import ContainerSim, SimRefused
 from .faults import FaultError, parse_spec
@@ -89,7 +90,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    logs.setup("warning" if args.log_level == "warn" else args.log_level, args.log_format)
+    # The exporter's formatters (the sim already depends on the exporter for its catalogue): one
+    # logfmt/JSON rendering for both; with no secret registered, its redaction changes nothing.
+    logs_setup.setup("warning" if args.log_level == "warn" else args.log_level, args.log_format)
     stack, host, containers = build_stack(args)
     try:
         for spec in args.fault:
