@@ -25,6 +25,7 @@ from typing import Any, Literal
 
 from lucid_exporter import catalogue
 
+from ..conftest import Exporter, Sim
 from ..fullstack import TEST_SERVER_ALERTS
 from ..support import wait_until
 from .monitoring import RUNBOOK_PREFIX, Monitoring, shipped_severity
@@ -33,6 +34,21 @@ FOR_SECONDS = 10
 WINDOW_SCALE = 0.05  # 5m -> 20 s (the floor), 15m -> 45 s, 30m -> 90 s, 1h -> 180 s
 MIN_WINDOW_SECONDS = 20  # five scrape intervals of the drill's Prometheus
 SCRAPE_SECONDS = 4  # > the slow health endpoint's 2.5 s plus the exporter's offset
+# The exporter's probe settings in every drill: no cache, and Prometheus scraping every 4 s with a 4 s
+# timeout leaves 3.8 s of budget, 3.6 s per probe.
+EXPORTER_PROBES: dict[str, float] = {"min_interval_seconds": 0, "timeout_seconds": 3.6,
+                                     "scrape_timeout_offset_seconds": 0.2}
+
+
+@dataclass
+class SimStack:
+    """A drill over the sim alone (its lucid personality, or its containers): the sim, the exporter
+    watching it, Prometheus and Alertmanager with the drill rules."""
+
+    sim: Sim
+    exporter: Exporter
+    mon: Monitoring
+    healthy_active: list[str]  # alerts pending or firing over the healthy window, before any fault
 
 # The real-server faults of issue 12, and the two more the drill adds (a stopped store, a TCP target
 # that is not a service).

@@ -12,36 +12,27 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import pytest
 
-from ..conftest import Exporter, Sim, start_exporter
+from ..conftest import start_exporter
 from ..servers_docker import DockerEnv, docker_env, start_docker_sim  # noqa: F401 - fixture
 from ..support import wait_until
 from . import drill
-from .monitoring import Monitoring, shortened_rules, start_monitoring
+from .monitoring import shortened_rules, start_monitoring
 
 # The docker engine is shared: one xdist worker runs every test that uses it (see tests/conftest.py).
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("docker")]
 
 
-@dataclass
-class DrillStack:
-    sim: Sim
-    exporter: Exporter
-    mon: Monitoring
-    healthy_active: list[str]  # alerts pending or firing over the healthy window, before any fault
-
-
 @pytest.fixture(scope="module")
-def drill_stack(docker_env: DockerEnv, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DrillStack]:  # noqa: F811
+def drill_stack(docker_env: DockerEnv, tmp_path_factory: pytest.TempPathFactory) -> Iterator[drill.SimStack]:  # noqa: F811
     tmp = tmp_path_factory.mktemp("container-drill")
     sim = start_docker_sim(tmp, docker_env)
     exp = mon = None
     try:
         config = copy.deepcopy(sim.config)
-        config["probes"] = {"min_interval_seconds": 0, "timeout_seconds": 3.6, "scrape_timeout_offset_seconds": 0.2}
+        config["probes"] = dict(drill.EXPORTER_PROBES)
         config["docker"].update(min_interval_seconds=1, disk_usage_min_interval_seconds=60)
         config["logs"] = {**config["logs"], "min_interval_seconds": 1}
         exp = start_exporter(tmp, config)
@@ -50,7 +41,7 @@ def drill_stack(docker_env: DockerEnv, tmp_path_factory: pytest.TempPathFactory)
         mon = start_monitoring(tmp / "mon", exp.url, rules, scrape_timeout=scrape, scrape_interval=scrape)
         mon.wait_scraped(timeout=60)
         wait_until(lambda: mon.query("lucid_log_lines_total"), timeout=60, what="log counters scraped")
-        yield DrillStack(sim, exp, mon, drill.healthy_window(mon))
+        yield drill.SimStack(sim, exp, mon, drill.healthy_window(mon))
     finally:
         if mon is not None:
             mon.stop()
@@ -60,7 +51,7 @@ def drill_stack(docker_env: DockerEnv, tmp_path_factory: pytest.TempPathFactory)
         drill.print_table("container drill (sim --docker)", [o for o in drill.RESULTS if o.row.stack == "docker"])
 
 
-def test_the_healthy_container_stack_pages_nothing(drill_stack: DrillStack) -> None:
+def test_the_healthy_container_stack_pages_nothing(drill_stack: drill.SimStack) -> None:
     """Taken by the fixture before any fault: nothing pending or firing while every drill rule passes its
     for: twice over, the containers' start-up ERROR and CRITICAL lines included."""
     assert drill_stack.healthy_active == [], f"alerts on a healthy stack: {drill_stack.healthy_active}"
@@ -73,7 +64,7 @@ def test_the_healthy_container_stack_pages_nothing(drill_stack: DrillStack) -> N
 
 
 @pytest.mark.parametrize("batch", drill.batches("docker"))
-def test_each_container_fault_pages_its_alert_and_resolves(drill_stack: DrillStack, batch: str) -> None:
+def test_each_container_fault_pages_its_alert_and_resolves(drill_stack: drill.SimStack, batch: str) -> None:
     sim = drill_stack.sim
     rows = drill.rows_of(batch)
     outcomes = drill.run_batch(drill_stack.mon, rows, lambda r: sim.fault(r.target, r.fault),

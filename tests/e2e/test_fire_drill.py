@@ -178,8 +178,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DrillStack]:
         cfg["network"] = {**cfg.get("network", {}), "tcp_targets": [
             *sim.config["network"]["tcp_targets"], f"127.0.0.1:{found.mongo.port}", f"127.0.0.1:{found.redis.port}",
             listener.address]}
-        # Prometheus scrapes every 4 s with a 4 s timeout: 3.8 s of budget, 3.6 s per probe.
-        cfg["probes"] = {"min_interval_seconds": 0, "timeout_seconds": 3.6, "scrape_timeout_offset_seconds": 0.2}
+        cfg["probes"] = dict(drill.EXPORTER_PROBES)
         exporter = ExporterProcess(tmp, cfg)
         exporter.start()
         opened.append(exporter.stop)

@@ -8,40 +8,31 @@ The kinds both personalities share are drilled under the guide's (test_fire_dril
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import pytest
 
-from ..conftest import Exporter, Sim, start_exporter, start_sim
+from ..conftest import Sim, start_exporter, start_sim
 from ..support import http_send
 from . import drill
-from .monitoring import Monitoring, shortened_rules, start_monitoring
+from .monitoring import shortened_rules, start_monitoring
 
 pytestmark = pytest.mark.e2e
 
 
-@dataclass
-class LucidStack:
-    sim: Sim
-    exporter: Exporter
-    mon: Monitoring
-    healthy_active: list[str]  # alerts pending or firing over the healthy window, before any fault
-
-
 @pytest.fixture(scope="module")
-def lucid(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LucidStack]:
+def lucid(tmp_path_factory: pytest.TempPathFactory) -> Iterator[drill.SimStack]:
     tmp = tmp_path_factory.mktemp("lucid-drill")
     sim = start_sim(tmp, profile="lucid")
     exp = mon = None
     try:
         cfg = {**sim.config,
-               "probes": {"min_interval_seconds": 0, "timeout_seconds": 3.6, "scrape_timeout_offset_seconds": 0.2}}
+               "probes": dict(drill.EXPORTER_PROBES)}
         exp = start_exporter(tmp, cfg)
         rules = shortened_rules(tmp / "rules", drill.FOR_SECONDS, drill.WINDOW_SCALE, drill.MIN_WINDOW_SECONDS)
         scrape = f"{drill.SCRAPE_SECONDS}s"
         mon = start_monitoring(tmp / "mon", exp.url, rules, scrape_timeout=scrape, scrape_interval=scrape)
         mon.wait_scraped(timeout=60)
-        yield LucidStack(sim, exp, mon, drill.healthy_window(mon))
+        yield drill.SimStack(sim, exp, mon, drill.healthy_window(mon))
     finally:
         if mon is not None:
             mon.stop()
@@ -52,7 +43,7 @@ def lucid(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LucidStack]:
                           [o for o in drill.RESULTS if o.row.stack == "lucid"])
 
 
-def test_the_healthy_lucid_stack_pages_nothing_with_the_drill_rules(lucid: LucidStack) -> None:
+def test_the_healthy_lucid_stack_pages_nothing_with_the_drill_rules(lucid: drill.SimStack) -> None:
     assert lucid.healthy_active == [], f"alerts pending or firing on a healthy stack: {lucid.healthy_active}"
     assert lucid.mon.query('lucid_service_up{service="auth-service"} == 1')
 
@@ -63,7 +54,7 @@ def _clear(sim: Sim, row: drill.Row) -> None:
 
 
 @pytest.mark.parametrize("batch", drill.batches("lucid"))
-def test_each_fault_of_the_real_code_pages_its_alert_once_and_resolves(lucid: LucidStack, batch: str) -> None:
+def test_each_fault_of_the_real_code_pages_its_alert_once_and_resolves(lucid: drill.SimStack, batch: str) -> None:
     rows = drill.rows_of(batch)
     outcomes = drill.run_batch(lucid.mon, rows, lambda r: lucid.sim.fault(r.target, r.fault),
                                lambda r: _clear(lucid.sim, r))
