@@ -850,7 +850,7 @@ def load(path: Path | None = None, overrides: dict[str, Any] | None = None) -> S
             raise ConfigError([f"{path}: the top level must be a mapping of sections"])
         data = raw
     if overrides:
-        data = _deep_merge(data, overrides)
+        data = deep_merge(data, overrides)
     try:
         return Settings(**data)
     except ValidationError as e:
@@ -862,10 +862,12 @@ def load(path: Path | None = None, overrides: dict[str, Any] | None = None) -> S
         raise ConfigError([f"{field} (environment LUCID_EXPORTER_{field.upper()}): not valid JSON"]) from None
 
 
-def _deep_merge(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+def deep_merge(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    """``b`` over ``a``, section by section (nested mappings merged, everything else replaced): how
+    the environment's sections override the file's, and how the sim assembles an exporter config."""
     out = dict(a)
     for k, v in b.items():
-        out[k] = _deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+        out[k] = deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
     return out
 
 

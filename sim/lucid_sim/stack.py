@@ -19,6 +19,8 @@ from typing import Any
 
 from aiohttp import web
 
+from lucid_exporter.config import deep_merge
+
 from . import bodies
 from .catalogue import Service, default_catalogue
 from .clock import ClockError, SimClock
@@ -91,7 +93,7 @@ class SimStack:
         out: dict[str, Any] = {"services": services, "mongodb": {"enabled": False}, "redis": {"enabled": False},
                                "elasticsearch": {"enabled": False}}
         for contribute in self.config_contributors:
-            out = _deep_merge(out, contribute(self))
+            out = deep_merge(out, contribute(self))
         return out
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -272,13 +274,6 @@ class SimStack:
         except ClockError as e:
             return web.json_response({"error": str(e)}, status=400)
         return await self._h_clock(request)
-
-
-def _deep_merge(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
-    out = dict(a)
-    for k, v in b.items():
-        out[k] = _deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
-    return out
 
 
 def dumps(data: Any) -> str:
